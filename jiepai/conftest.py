@@ -1,0 +1,120 @@
+"""Shared personas for every test: a rep, a teammate, a manager, an outsider rep in another
+department, a director, marketing, service and an admin. Built through the real services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from jiepai.org.models import Department, User
+from jiepai.org.services import create_department, create_user
+
+PASSWORD = "jiepai-test-pw"
+
+
+@dataclass
+class People:
+    company: Department
+    east: Department
+    east_shanghai: Department
+    north: Department
+    rep: User
+    teammate: User
+    manager: User
+    outsider: User
+    director: User
+    marketing: User
+    service: User
+    admin: User
+
+
+@pytest.fixture
+def people(db: None) -> People:
+    company = create_department(name="节拍科技")
+    east = create_department(name="华东大区", parent=company)
+    east_shanghai = create_department(name="上海组", parent=east)
+    north = create_department(name="华北大区", parent=company)
+    manager = create_user(
+        username="manager",
+        password=PASSWORD,
+        role="manager",
+        department=east,
+        display_name="赵主管",
+    )
+    east.manager = manager
+    east.save()
+    return People(
+        company=company,
+        east=east,
+        east_shanghai=east_shanghai,
+        north=north,
+        rep=create_user(
+            username="rep",
+            password=PASSWORD,
+            role="rep",
+            department=east_shanghai,
+            display_name="王磊",
+        ),
+        teammate=create_user(
+            username="teammate",
+            password=PASSWORD,
+            role="rep",
+            department=east_shanghai,
+            display_name="李娜",
+        ),
+        manager=manager,
+        outsider=create_user(
+            username="outsider",
+            password=PASSWORD,
+            role="rep",
+            department=north,
+            display_name="孙强",
+        ),
+        director=create_user(
+            username="director",
+            password=PASSWORD,
+            role="director",
+            department=company,
+            display_name="周总监",
+        ),
+        marketing=create_user(
+            username="marketing",
+            password=PASSWORD,
+            role="marketing",
+            department=company,
+            display_name="吴市场",
+        ),
+        service=create_user(
+            username="service",
+            password=PASSWORD,
+            role="service",
+            department=company,
+            display_name="郑客服",
+        ),
+        admin=create_user(
+            username="admin",
+            password=PASSWORD,
+            role="admin",
+            department=company,
+            display_name="管理员",
+            superuser=True,
+        ),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings) -> None:
+    """Tasks run inline in tests unless a test asks for the database backend."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+def on_postgresql() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"

@@ -1,0 +1,39 @@
+"""The navigation each role sees. Apps add their entries here, in the order a user works."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str | Promise
+    url_name: str
+    roles: tuple[str, ...] = ()  # empty: everyone
+
+
+ALL = ()
+MANAGERS = ("manager", "director", "admin")
+
+NAV_ITEMS: list[NavItem] = [
+    NavItem(_("工作台"), "home"),
+]
+
+
+def nav_for(user: object) -> list[dict[str, str]]:
+    role = getattr(user, "role", "")
+    superuser = getattr(user, "is_superuser", False)
+    items = []
+    for item in NAV_ITEMS:
+        if item.roles and role not in item.roles and not superuser:
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": str(item.label), "url": url})
+    return items

@@ -1,0 +1,73 @@
+"""Writing the trace. Call inside the transaction of the change you record."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from jiepai.core.entities import entity_of
+from jiepai.events.models import Event
+
+
+def to_jsonable(value: Any) -> Any:
+    """Model field values as JSON for before/after (dates ISO, money as string, FKs as ids)."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The current values of `fields` (attnames for FKs) as JSON."""
+    values = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        attname = getattr(field, "attname", name)
+        values[name] = to_jsonable(getattr(instance, attname))
+    return values
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys whose value changed, from both sides."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def record_event(
+    *,
+    subject: models.Model | None = None,
+    subject_type: str = "",
+    subject_id: int = 0,
+    verb: str,
+    actor: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    now: datetime.datetime | None = None,
+) -> Event:
+    if subject is not None:
+        subject_type, subject_id = entity_of(subject), int(subject.pk)
+    actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    return Event.objects.create(
+        created_at=now or timezone.now(),
+        actor=actor_obj,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        verb=verb,
+        before=to_jsonable(before or {}),
+        after=to_jsonable(after or {}),
+        data=to_jsonable(data or {}),
+    )
