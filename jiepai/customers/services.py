@@ -1,0 +1,98 @@
+"""Use-cases that write accounts and contacts."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from jiepai.core.records import create_record, update_record
+from jiepai.customers.models import Account, Contact
+from jiepai.org.models import User
+
+ACCOUNT_FIELDS = (
+    "name",
+    "short_name",
+    "credit_code",
+    "industry",
+    "province",
+    "city",
+    "address",
+    "latitude",
+    "longitude",
+    "phone",
+    "website",
+    "tier",
+    "notes",
+    "owner",
+    "external_id",
+)
+CONTACT_FIELDS = (
+    "account",
+    "name",
+    "title",
+    "department_name",
+    "role",
+    "decision_weight",
+    "mobile",
+    "phone",
+    "email",
+    "wechat",
+    "notes",
+    "owner",
+    "external_id",
+)
+
+
+def _allowed(values: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ValueError(f"fields not settable here: {sorted(unknown)}")
+    return values
+
+
+def create_account(
+    *,
+    actor: User | None,
+    values: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    now: datetime.datetime | None = None,
+) -> Account:
+    values = {"owner": actor, **_allowed(values, ACCOUNT_FIELDS)}
+    return create_record(Account, actor=actor, values=values, custom=custom, now=now)
+
+
+def update_account(
+    *,
+    actor: User | None,
+    account: Account,
+    values: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    now: datetime.datetime | None = None,
+) -> Account:
+    return update_record(
+        account, actor=actor, values=_allowed(values, ACCOUNT_FIELDS), custom=custom, now=now
+    )
+
+
+def create_contact(
+    *,
+    actor: User | None,
+    values: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    now: datetime.datetime | None = None,
+) -> Contact:
+    values = {"owner": actor, **_allowed(values, CONTACT_FIELDS)}
+    return create_record(Contact, actor=actor, values=values, custom=custom, now=now)
+
+
+def update_contact(
+    *,
+    actor: User | None,
+    contact: Contact,
+    values: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    now: datetime.datetime | None = None,
+) -> Contact:
+    return update_record(
+        contact, actor=actor, values=_allowed(values, CONTACT_FIELDS), custom=custom, now=now
+    )
