@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "jiepai.tagging",
     "jiepai.deadlines",
     "jiepai.files",
+    "jiepai.notify",
 ]
 
 MIDDLEWARE = [

@@ -15,8 +15,14 @@ def fields(db):
         entity="account", key="beds", label="床位数", field_type="number", required=True
     )
     FieldDefinition.objects.create(
-        entity="account", key="level", label="医院等级", field_type="select",
-        options=[{"value": "3A", "label": "三甲", "synonyms": ["三级甲等"]}, {"value": "2A", "label": "二甲"}],
+        entity="account",
+        key="level",
+        label="医院等级",
+        field_type="select",
+        options=[
+            {"value": "3A", "label": "三甲", "synonyms": ["三级甲等"]},
+            {"value": "2A", "label": "二甲"},
+        ],
     )
     FieldDefinition.objects.create(
         entity="account", key="license_no", label="许可证号", field_type="text", unique=True
@@ -44,19 +50,27 @@ def test_required_custom_field_is_enforced_on_create(fields, people):
 def test_unique_custom_field_rejects_second_record(fields, people):
     create_account(actor=people.rep, values={"name": "A"}, custom={"beds": 10, "license_no": "X-1"})
     with pytest.raises(ValidationError) as exc:
-        create_account(actor=people.rep, values={"name": "B"}, custom={"beds": 10, "license_no": "x-1"})
+        create_account(
+            actor=people.rep, values={"name": "B"}, custom={"beds": 10, "license_no": "x-1"}
+        )
     assert "license_no" in exc.value.message_dict
 
 
 def test_update_writes_only_changes_to_the_trace(fields, people):
-    account = create_account(actor=people.rep, values={"name": "A", "city": "上海"}, custom={"beds": 10})
-    update_account(actor=people.rep, account=account, values={"name": "A", "city": "杭州"}, custom={"beds": 20})
+    account = create_account(
+        actor=people.rep, values={"name": "A", "city": "上海"}, custom={"beds": 10}
+    )
+    update_account(
+        actor=people.rep, account=account, values={"name": "A", "city": "杭州"}, custom={"beds": 20}
+    )
     event = Event.objects.filter(subject_id=account.pk, verb="account.updated").get()
     assert event.before == {"city": "上海", "custom": {"beds": "10"}}
     assert event.after == {"city": "杭州", "custom": {"beds": "20"}}
 
 
 def test_making_a_field_required_is_refused_when_records_lack_it(fields):
-    definition = FieldDefinition(entity="account", key="license_no", label="许可证号", field_type="number", required=True)
+    definition = FieldDefinition(
+        entity="account", key="license_no", label="许可证号", field_type="number", required=True
+    )
     problems = check_definition_change(definition, [{"license_no": "X-1"}, {}])
     assert len(problems) == 2
