@@ -6,6 +6,11 @@ from django.views.static import serve
 
 urlpatterns = [
     path("", include("jiepai.core.urls")),
+    path("leads/", include("jiepai.intake.urls")),
+    path("customers/", include("jiepai.customers.urls")),
+    path("deals/", include("jiepai.pipeline.urls")),
+    path("activities/", include("jiepai.activities.urls")),
+    path("inbox/", include("jiepai.notify.urls")),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
