@@ -21,6 +21,11 @@ MANAGERS = ("manager", "director", "admin")
 
 NAV_ITEMS: list[NavItem] = [
     NavItem(_("工作台"), "home"),
+    NavItem(_("线索"), "intake:lead_list"),
+    NavItem(_("客户"), "customers:account_list"),
+    NavItem(_("联系人"), "customers:contact_list"),
+    NavItem(_("商机"), "pipeline:opportunity_list"),
+    NavItem(_("API 令牌"), "api:tokens"),
 ]
 
 

@@ -178,3 +178,19 @@ def check_definition_change(
     if definition.required and missing:
         problems.append(_("%(n)d 条已有记录没有填写该字段,不能设为必填") % {"n": missing})
     return problems[:20]
+
+
+def display_values(entity: str, values: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(label, shown value) of a record's filled custom fields, option values as their labels."""
+    shown = []
+    for definition in definitions_for(entity):
+        value = values.get(definition.key)
+        if _is_empty(value):
+            continue
+        labels = {str(o["value"]): o.get("label") or o["value"] for o in definition.options}
+        if isinstance(value, list):
+            value = "、".join(str(labels.get(str(v), v)) for v in value)
+        elif labels:
+            value = labels.get(str(value), value)
+        shown.append((definition.label, value))
+    return shown

@@ -1,7 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from jiepai.intake import views  # noqa: F401
+from jiepai.intake import views
 
 app_name = "intake"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.lead_list, name="lead_list"),
+    path("new/", views.lead_create, name="lead_create"),
+    path("<int:pk>/", views.lead_detail, name="lead_detail"),
+    path("<int:pk>/edit/", views.lead_edit, name="lead_edit"),
+]
