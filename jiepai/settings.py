@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "jiepai.deadlines",
     "jiepai.files",
     "jiepai.notify",
+    "jiepai.api",
 ]
 
 MIDDLEWARE = [

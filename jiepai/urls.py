@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.static import serve
 
+from jiepai.api.main import api
+
 urlpatterns = [
     path("", include("jiepai.core.urls")),
     path("leads/", include("jiepai.intake.urls")),
@@ -11,6 +13,8 @@ urlpatterns = [
     path("deals/", include("jiepai.pipeline.urls")),
     path("activities/", include("jiepai.activities.urls")),
     path("inbox/", include("jiepai.notify.urls")),
+    path("api/v1/", api.urls),
+    path("settings/api-tokens/", include("jiepai.api.urls")),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

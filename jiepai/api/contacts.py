@@ -1,0 +1,149 @@
+"""/api/v1/contacts: list, read, create and edit contacts (people on an account's decision chain)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from jiepai.api.auth import actor
+from jiepai.api.records import (
+    ListParams,
+    Page,
+    RecordId,
+    WriteSchema,
+    assignable_owner,
+    char,
+    filter_owner,
+    paginate,
+    resolve,
+    search,
+    sort,
+    split_custom,
+    visible,
+)
+from jiepai.customers.models import Account, Contact, ContactRole
+from jiepai.customers.services import create_contact, update_contact
+from jiepai.org.visibility import get_visible_or_404, visible_to
+
+router = Router(tags=["contacts"])
+
+SORTABLE = ("created_at", "updated_at", "name", "decision_weight", "role")
+SEARCHED = ("name", "mobile", "email", "title", "account__name")
+
+
+class ContactOut(Schema):
+    id: int
+    account: int | None = Field(None, alias="account_id")
+    account_name: str = ""
+    name: str
+    title: str
+    department_name: str
+    role: str
+    role_label: str = ""
+    decision_weight: int
+    mobile: str
+    phone: str
+    email: str
+    wechat: str
+    notes: str
+    owner: int | None = Field(None, alias="owner_id")
+    owner_name: str = ""
+    external_id: str
+    custom: dict[str, Any]
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+    @staticmethod
+    def resolve_account_name(obj: Contact) -> str:
+        return obj.account.name if obj.account_id else ""
+
+    @staticmethod
+    def resolve_role_label(obj: Contact) -> str:
+        return str(obj.get_role_display()) if obj.role else ""
+
+    @staticmethod
+    def resolve_owner_name(obj: Contact) -> str:
+        return str(obj.owner) if obj.owner_id else ""
+
+
+class ContactFields(WriteSchema):
+    account: RecordId | None = Field(None, description="客户编号")
+    title: str = char(Contact, "title")
+    department_name: str = char(Contact, "department_name")
+    role: ContactRole | None = Field(None, description="决策链角色")
+    decision_weight: int = Field(0, ge=0, le=100, description="决策权重 0–100")
+    mobile: str = char(Contact, "mobile")
+    phone: str = char(Contact, "phone")
+    email: str = char(Contact, "email")
+    wechat: str = char(Contact, "wechat")
+    notes: str = Field("", max_length=5000)
+    owner: RecordId | None = Field(None, description="负责人编号(默认:本人)")
+    external_id: str = char(Contact, "external_id")
+    custom: dict[str, Any] = Field({}, description="自定义字段,键为字段键")
+
+
+class ContactCreate(ContactFields):
+    name: str = char(Contact, "name", required=True)
+
+
+class ContactPatch(ContactFields):
+    name: str = char(Contact, "name")
+
+
+class ContactListParams(ListParams):
+    account: RecordId | None = Field(None, description="客户编号")
+    role: ContactRole | None = Field(None, description="决策链角色")
+
+
+LOOKUPS = {"account": visible(Account, "客户"), "owner": assignable_owner}
+
+
+def _contacts() -> Any:
+    return Contact.objects.select_related("owner", "account")
+
+
+def _values(payload: ContactFields) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    values, custom = split_custom(payload)
+    if "role" in values:
+        values["role"] = values["role"] or ""  # null clears the role
+    return values, custom
+
+
+@router.get("", response=Page[ContactOut], summary="联系人列表")
+def list_contacts(request: HttpRequest, params: Query[ContactListParams]) -> dict[str, Any]:
+    user = actor(request)
+    contacts = visible_to(user, _contacts())
+    contacts = search(contacts, params.q, SEARCHED)
+    contacts = filter_owner(contacts, params.owner, user)
+    if params.account:
+        contacts = contacts.filter(account_id=params.account)
+    if params.role:
+        contacts = contacts.filter(role=params.role)
+    return paginate(sort(contacts, params.sort, SORTABLE), params)
+
+
+@router.get("/{contact_id}", response=ContactOut, summary="联系人详情")
+def get_contact(request: HttpRequest, contact_id: RecordId) -> Contact:
+    return get_visible_or_404(actor(request), _contacts(), pk=contact_id)
+
+
+@router.post("", response={201: ContactOut}, summary="新建联系人")
+def create(request: HttpRequest, payload: ContactCreate) -> tuple[int, Contact]:
+    user = actor(request)
+    values, custom = _values(payload)
+    contact = create_contact(actor=user, values=resolve(user, values, LOOKUPS), custom=custom)
+    return 201, _contacts().get(pk=contact.pk)
+
+
+@router.patch("/{contact_id}", response=ContactOut, summary="修改联系人")
+def patch(request: HttpRequest, contact_id: RecordId, payload: ContactPatch) -> Contact:
+    user = actor(request)
+    contact = get_visible_or_404(user, _contacts(), pk=contact_id)
+    values, custom = _values(payload)
+    update_contact(
+        actor=user, contact=contact, values=resolve(user, values, LOOKUPS), custom=custom
+    )
+    return _contacts().get(pk=contact.pk)

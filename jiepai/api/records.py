@@ -1,0 +1,172 @@
+"""Plumbing shared by the record endpoints (leads, accounts, contacts, opportunities).
+
+List parameters, sorting, pagination, text-field schema helpers, and turning ids a caller sent
+into records: an id the caller cannot see is a field error, exactly like an id that does not
+exist, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+from jiepai.org.models import User
+from jiepai.org.visibility import subtree_department_ids, visible_to
+
+#: ids are 64-bit; a bigger number is a field error, not a database overflow
+MAX_ID = 2**63 - 1
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+MAX_LIMIT = 200
+
+T = TypeVar("T")
+
+
+class WriteSchema(Schema):
+    """Input bodies: a field the API does not know is an error, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListParams(Schema):
+    q: str = Field("", max_length=100, description="搜索文本")
+    owner: str = Field("", max_length=20, description="负责人编号,或 me")
+    sort: str = Field("", max_length=40, description="排序字段,前加 - 表示倒序")
+    limit: int = Field(50, ge=1, le=MAX_LIMIT, description="每页条数")
+    offset: int = Field(0, ge=0, le=10**9, description="跳过条数")
+
+
+class Page(Schema, Generic[T]):
+    count: int
+    limit: int
+    offset: int
+    items: list[T]
+
+
+def char(model: type[models.Model], name: str, *, required: bool = False) -> Any:
+    """A text field of `model` as a schema field with the same maximum length."""
+    field = model._meta.get_field(name)
+    return Field(
+        ... if required else "",
+        max_length=getattr(field, "max_length", None),
+        description=str(field.verbose_name),
+    )
+
+
+def search(queryset: models.QuerySet, text: str, fields: tuple[str, ...]) -> models.QuerySet:
+    text = text.strip()
+    if not text:
+        return queryset
+    query = Q()
+    for name in fields:
+        query |= Q(**{f"{name}__icontains": text})
+    return queryset.filter(query)
+
+
+def filter_owner(queryset: models.QuerySet, owner: str, user: User) -> models.QuerySet:
+    owner = owner.strip()
+    if not owner:
+        return queryset
+    if owner == "me":
+        return queryset.filter(owner=user)
+    if owner == "none":
+        return queryset.filter(owner__isnull=True)
+    if not owner.isdigit() or int(owner) > MAX_ID:
+        raise ValidationError({"owner": _("应为用户编号、me 或 none")})
+    return queryset.filter(owner_id=int(owner))
+
+
+def sort(queryset: models.QuerySet, key: str, allowed: tuple[str, ...]) -> models.QuerySet:
+    """Order by one allowed field ("-created_at" descending); id breaks ties so pages are stable."""
+    key = key.strip()
+    if not key:
+        return queryset
+    name = key.removeprefix("-")
+    if name not in allowed:
+        raise ValidationError({"sort": [_("可选:%(fields)s") % {"fields": ", ".join(allowed)}]})
+    direction = "-" if key.startswith("-") else ""
+    return queryset.order_by(f"{direction}{name}", f"{direction}id")
+
+
+def paginate(queryset: models.QuerySet, params: ListParams) -> dict[str, Any]:
+    return {
+        "count": queryset.count(),
+        "limit": params.limit,
+        "offset": params.offset,
+        "items": list(queryset[params.offset : params.offset + params.limit]),
+    }
+
+
+# --- ids sent by the caller ------------------------------------------------------------------
+
+Lookup = Callable[[User, int], models.Model]
+
+
+class RefError(Exception):
+    """An id in the input that does not name a record the caller may use."""
+
+
+def visible(model: type[models.Model], label: str) -> Lookup:
+    """A lookup of `model` rows through the caller's visibility."""
+
+    def lookup(user: User, pk: int) -> models.Model:
+        found = visible_to(user, model._default_manager.filter(pk=pk)).first()
+        if found is None:
+            raise RefError(_("编号 %(id)s 的%(what)s不存在或无权访问") % {"id": pk, "what": label})
+        return found
+
+    return lookup
+
+
+def any_row(queryset_factory: Callable[[], models.QuerySet], label: str) -> Lookup:
+    """A lookup of configuration rows (channels, stages) that everyone may refer to."""
+
+    def lookup(user: User, pk: int) -> models.Model:
+        found = queryset_factory().filter(pk=pk).first()
+        if found is None:
+            raise RefError(_("编号 %(id)s 的%(what)s不存在") % {"id": pk, "what": label})
+        return found
+
+    return lookup
+
+
+def assignable_owner(user: User, pk: int) -> models.Model:
+    """Who a caller may make a record's owner: themselves; a manager also anyone in their
+    department subtree; directors and admins anyone. (Handing a record to someone is a
+    reassignment, which a rep does not do on their own.)"""
+    candidate = User.objects.filter(pk=pk, is_active=True).first()
+    if candidate is not None:
+        if candidate.pk == user.pk or user.sees_everything:
+            return candidate
+        if user.role == "manager" and candidate.department_id in subtree_department_ids(user):
+            return candidate
+    raise RefError(_("编号 %(id)s 的用户不存在或不能指定为负责人") % {"id": pk})
+
+
+def resolve(user: User, values: dict[str, Any], lookups: dict[str, Lookup]) -> dict[str, Any]:
+    """Replace ids in `values` by records; every bad id is reported at once, by field."""
+    errors: dict[str, list[str]] = {}
+    resolved = dict(values)
+    for field, lookup in lookups.items():
+        pk = values.get(field)
+        if pk is None:
+            continue
+        try:
+            resolved[field] = lookup(user, pk)
+        except RefError as exc:
+            errors[field] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+    return resolved
+
+
+def split_custom(payload: Schema) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(built-in values the caller sent, custom values or None when not sent)."""
+    values = payload.model_dump(exclude_unset=True)
+    return values, values.pop("custom", None)
