@@ -16,21 +16,16 @@ from jiepai.api.records import (
     WriteSchema,
     assignable_owner,
     char,
-    filter_owner,
-    paginate,
+    list_page,
     resolve,
-    search,
-    sort,
     split_custom,
 )
 from jiepai.customers.models import Account
+from jiepai.customers.selectors import ACCOUNT_LIST, accounts_for
 from jiepai.customers.services import create_account, update_account
-from jiepai.org.visibility import get_visible_or_404, visible_to
+from jiepai.org.visibility import get_visible_or_404
 
 router = Router(tags=["accounts"])
-
-SORTABLE = ("created_at", "updated_at", "name", "industry", "province", "city", "tier")
-SEARCHED = ("name", "short_name", "credit_code", "city")
 
 
 class AccountOut(Schema):
@@ -88,7 +83,10 @@ class AccountPatch(AccountFields):
 
 
 class AccountListParams(ListParams):
+    """sort: name, updated, city; -updated is the default."""
+
     industry: str = Field("", max_length=50, description="行业")
+    province: str = Field("", max_length=30, description="省份")
 
 
 LOOKUPS = {"owner": assignable_owner}
@@ -101,12 +99,7 @@ def _accounts() -> Any:
 @router.get("", response=Page[AccountOut], summary="客户列表")
 def list_accounts(request: HttpRequest, params: Query[AccountListParams]) -> dict[str, Any]:
     user = actor(request)
-    accounts = visible_to(user, _accounts())
-    accounts = search(accounts, params.q, SEARCHED)
-    accounts = filter_owner(accounts, params.owner, user)
-    if params.industry:
-        accounts = accounts.filter(industry=params.industry)
-    return paginate(sort(accounts, params.sort, SORTABLE), params)
+    return list_page(accounts_for(user), ACCOUNT_LIST, params, user)
 
 
 @router.get("/{account_id}", response=AccountOut, summary="客户详情")

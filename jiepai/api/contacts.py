@@ -16,22 +16,17 @@ from jiepai.api.records import (
     WriteSchema,
     assignable_owner,
     char,
-    filter_owner,
-    paginate,
+    list_page,
     resolve,
-    search,
-    sort,
     split_custom,
     visible,
 )
 from jiepai.customers.models import Account, Contact, ContactRole
+from jiepai.customers.selectors import CONTACT_LIST, contacts_for
 from jiepai.customers.services import create_contact, update_contact
-from jiepai.org.visibility import get_visible_or_404, visible_to
+from jiepai.org.visibility import get_visible_or_404
 
 router = Router(tags=["contacts"])
-
-SORTABLE = ("created_at", "updated_at", "name", "decision_weight", "role")
-SEARCHED = ("name", "mobile", "email", "title", "account__name")
 
 
 class ContactOut(Schema):
@@ -51,6 +46,7 @@ class ContactOut(Schema):
     notes: str
     owner: int | None = Field(None, alias="owner_id")
     owner_name: str = ""
+    merged_into: int | None = Field(None, alias="merged_into_id")
     external_id: str
     custom: dict[str, Any]
     created_at: datetime.datetime
@@ -94,6 +90,8 @@ class ContactPatch(ContactFields):
 
 
 class ContactListParams(ListParams):
+    """sort: name, updated, weight (决策权重); -updated is the default."""
+
     account: RecordId | None = Field(None, description="客户编号")
     role: ContactRole | None = Field(None, description="决策链角色")
 
@@ -115,14 +113,7 @@ def _values(payload: ContactFields) -> tuple[dict[str, Any], dict[str, Any] | No
 @router.get("", response=Page[ContactOut], summary="联系人列表")
 def list_contacts(request: HttpRequest, params: Query[ContactListParams]) -> dict[str, Any]:
     user = actor(request)
-    contacts = visible_to(user, _contacts())
-    contacts = search(contacts, params.q, SEARCHED)
-    contacts = filter_owner(contacts, params.owner, user)
-    if params.account:
-        contacts = contacts.filter(account_id=params.account)
-    if params.role:
-        contacts = contacts.filter(role=params.role)
-    return paginate(sort(contacts, params.sort, SORTABLE), params)
+    return list_page(contacts_for(user), CONTACT_LIST, params, user)
 
 
 @router.get("/{contact_id}", response=ContactOut, summary="联系人详情")

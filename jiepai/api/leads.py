@@ -18,21 +18,16 @@ from jiepai.api.records import (
     any_row,
     assignable_owner,
     char,
-    filter_owner,
-    paginate,
+    list_page,
     resolve,
-    search,
-    sort,
     split_custom,
 )
 from jiepai.intake.models import Channel, Lead, LeadState
+from jiepai.intake.selectors import LEAD_LIST, leads_for
 from jiepai.intake.services import create_lead, update_lead
-from jiepai.org.visibility import get_visible_or_404, visible_to
+from jiepai.org.visibility import get_visible_or_404
 
 router = Router(tags=["leads"])
-
-SORTABLE = ("created_at", "updated_at", "name", "company", "score", "state", "response_due_at")
-SEARCHED = ("name", "company", "mobile", "email")
 
 
 class LeadOut(Schema):
@@ -57,6 +52,7 @@ class LeadOut(Schema):
     owner_name: str = ""
     account: int | None = Field(None, alias="account_id")
     contact: int | None = Field(None, alias="contact_id")
+    merged_into: int | None = Field(None, alias="merged_into_id")
     assigned_at: datetime.datetime | None
     response_due_at: datetime.datetime | None
     contacted_at: datetime.datetime | None
@@ -107,7 +103,10 @@ class LeadPatch(LeadFields):
 
 
 class LeadListParams(ListParams):
+    """sort: created, score, company, due (响应截止); -created is the default."""
+
     state: LeadState | None = Field(None, description="状态")
+    channel: RecordId | None = Field(None, description="渠道编号")
 
 
 LOOKUPS = {
@@ -123,12 +122,7 @@ def _leads() -> Any:
 @router.get("", response=Page[LeadOut], summary="线索列表")
 def list_leads(request: HttpRequest, params: Query[LeadListParams]) -> dict[str, Any]:
     user = actor(request)
-    leads = visible_to(user, _leads())
-    leads = search(leads, params.q, SEARCHED)
-    leads = filter_owner(leads, params.owner, user)
-    if params.state:
-        leads = leads.filter(state=params.state)
-    return paginate(sort(leads, params.sort, SORTABLE), params)
+    return list_page(leads_for(user), LEAD_LIST, params, user)
 
 
 @router.get("/{lead_id}", response=LeadOut, summary="线索详情")

@@ -23,24 +23,19 @@ from jiepai.api.records import (
     WriteSchema,
     assignable_owner,
     char,
-    filter_owner,
-    paginate,
+    list_page,
     resolve,
-    search,
-    sort,
     split_custom,
     visible,
 )
 from jiepai.customers.models import Account, Contact
 from jiepai.intake.models import Lead
-from jiepai.org.visibility import get_visible_or_404, visible_to
+from jiepai.org.visibility import get_visible_or_404
 from jiepai.pipeline.models import Opportunity
+from jiepai.pipeline.selectors import OPPORTUNITY_LIST, opportunities_for
 from jiepai.pipeline.services import create_opportunity, update_opportunity
 
 router = Router(tags=["opportunities"])
-
-SORTABLE = ("created_at", "updated_at", "name", "amount", "expected_close_date", "stage")
-SEARCHED = ("name", "account__name")
 
 
 class OpportunityOut(Schema):
@@ -100,6 +95,8 @@ class OpportunityPatch(OpportunityFields):
 
 
 class OpportunityListParams(ListParams):
+    """sort: amount, updated, close (预计成交日期); -updated is the default."""
+
     stage: RecordId | None = Field(None, description="阶段编号")
     account: RecordId | None = Field(None, description="客户编号")
 
@@ -128,14 +125,7 @@ def list_opportunities(
     request: HttpRequest, params: Query[OpportunityListParams]
 ) -> dict[str, Any]:
     user = actor(request)
-    deals = visible_to(user, _opportunities())
-    deals = search(deals, params.q, SEARCHED)
-    deals = filter_owner(deals, params.owner, user)
-    if params.stage:
-        deals = deals.filter(stage_id=params.stage)
-    if params.account:
-        deals = deals.filter(account_id=params.account)
-    return paginate(sort(deals, params.sort, SORTABLE), params)
+    return list_page(opportunities_for(user), OPPORTUNITY_LIST, params, user)
 
 
 @router.get("/{opportunity_id}", response=OpportunityOut, summary="商机详情")

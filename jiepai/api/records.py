@@ -12,13 +12,14 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from jiepai.core.listing import ListSpec, apply_list_params
 from jiepai.org.models import User
-from jiepai.org.visibility import subtree_department_ids, visible_to
+from jiepai.org.selectors import assignable_users
+from jiepai.org.visibility import visible_to
 
 #: ids are 64-bit; a bigger number is a field error, not a database overflow
 MAX_ID = 2**63 - 1
@@ -36,8 +37,8 @@ class WriteSchema(Schema):
 
 class ListParams(Schema):
     q: str = Field("", max_length=100, description="搜索文本")
-    owner: str = Field("", max_length=20, description="负责人编号,或 me")
-    sort: str = Field("", max_length=40, description="排序字段,前加 - 表示倒序")
+    owner: str = Field("", max_length=20, description="负责人编号,或 me(本人)")
+    sort: str = Field("", max_length=40, description="排序键(见各列表),前加 - 表示倒序")
     limit: int = Field(50, ge=1, le=MAX_LIMIT, description="每页条数")
     offset: int = Field(0, ge=0, le=10**9, description="跳过条数")
 
@@ -59,47 +60,31 @@ def char(model: type[models.Model], name: str, *, required: bool = False) -> Any
     )
 
 
-def search(queryset: models.QuerySet, text: str, fields: tuple[str, ...]) -> models.QuerySet:
-    text = text.strip()
-    if not text:
-        return queryset
-    query = Q()
-    for name in fields:
-        query |= Q(**{f"{name}__icontains": text})
-    return queryset.filter(query)
-
-
-def filter_owner(queryset: models.QuerySet, owner: str, user: User) -> models.QuerySet:
-    owner = owner.strip()
-    if not owner:
-        return queryset
-    if owner == "me":
-        return queryset.filter(owner=user)
-    if owner == "none":
-        return queryset.filter(owner__isnull=True)
-    if not owner.isdigit() or int(owner) > MAX_ID:
-        raise ValidationError({"owner": _("应为用户编号、me 或 none")})
-    return queryset.filter(owner_id=int(owner))
-
-
-def sort(queryset: models.QuerySet, key: str, allowed: tuple[str, ...]) -> models.QuerySet:
-    """Order by one allowed field ("-created_at" descending); id breaks ties so pages are stable."""
-    key = key.strip()
-    if not key:
-        return queryset
-    name = key.removeprefix("-")
-    if name not in allowed:
-        raise ValidationError({"sort": [_("可选:%(fields)s") % {"fields": ", ".join(allowed)}]})
-    direction = "-" if key.startswith("-") else ""
-    return queryset.order_by(f"{direction}{name}", f"{direction}id")
-
-
-def paginate(queryset: models.QuerySet, params: ListParams) -> dict[str, Any]:
+def list_page(
+    queryset: models.QuerySet, spec: ListSpec, params: ListParams, user: User
+) -> dict[str, Any]:
+    """One page of a list, filtered and sorted exactly as the HTML list (jiepai.core.listing)
+    does it, except that a bad parameter is an error here rather than ignored."""
+    query = {
+        name: "" if value is None else str(value) for name, value in params.model_dump().items()
+    }
+    if query.get("owner") == "me":
+        query["owner"] = str(user.pk)
+    errors: dict[str, list[str]] = {}
+    if query["sort"] and query["sort"] not in spec.sorts:
+        errors["sort"] = [_("可选:%(keys)s") % {"keys": ", ".join(spec.sorts)}]
+    for flt in spec.filters:
+        value = query.get(flt.param, "")
+        if value and not flt.choices and not (value.isdigit() and int(value) <= MAX_ID):
+            errors[flt.param] = [_("应为编号")]
+    if errors:
+        raise ValidationError(errors)
+    rows = apply_list_params(queryset, spec, query)
     return {
-        "count": queryset.count(),
+        "count": rows.count(),
         "limit": params.limit,
         "offset": params.offset,
-        "items": list(queryset[params.offset : params.offset + params.limit]),
+        "items": list(rows[params.offset : params.offset + params.limit]),
     }
 
 
@@ -137,16 +122,11 @@ def any_row(queryset_factory: Callable[[], models.QuerySet], label: str) -> Look
 
 
 def assignable_owner(user: User, pk: int) -> models.Model:
-    """Who a caller may make a record's owner: themselves; a manager also anyone in their
-    department subtree; directors and admins anyone. (Handing a record to someone is a
-    reassignment, which a rep does not do on their own.)"""
-    candidate = User.objects.filter(pk=pk, is_active=True).first()
-    if candidate is not None:
-        if candidate.pk == user.pk or user.sees_everything:
-            return candidate
-        if user.role == "manager" and candidate.department_id in subtree_department_ids(user):
-            return candidate
-    raise RefError(_("编号 %(id)s 的用户不存在或不能指定为负责人") % {"id": pk})
+    """An owner the caller may hand a record to (the same rule as the edit forms)."""
+    candidate = assignable_users(user).filter(pk=pk).first()
+    if candidate is None:
+        raise RefError(_("编号 %(id)s 的用户不存在或不能指定为负责人") % {"id": pk})
+    return candidate
 
 
 def resolve(user: User, values: dict[str, Any], lookups: dict[str, Lookup]) -> dict[str, Any]:

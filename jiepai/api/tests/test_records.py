@@ -109,3 +109,19 @@ def test_manager_can_assign_within_their_department(people, api_as):
     response = client.post("/leads", {"name": "乙", "owner": people.outsider.pk})
     assert response.status_code == 400
     assert Lead.objects.count() == 1
+
+
+def test_list_leaves_out_merged_leads_but_get_shows_where_they_went(people, api_as):
+    kept = create_lead(actor=people.rep, values={"name": "张伟"})
+    merged = create_lead(actor=people.rep, values={"name": "张伟(重复)"})
+    Lead.objects.filter(pk=merged.pk).update(merged_into=kept)
+    client = api_as(people.rep)
+    assert [item["id"] for item in client.get("/leads").json()["items"]] == [kept.pk]
+    assert client.get(f"/leads/{merged.pk}").json()["merged_into"] == kept.pk
+
+
+def test_list_sorts_by_the_same_keys_as_the_list_page(people, api_as):
+    create_account(actor=people.rep, values={"name": "乙医院", "city": "北京"})
+    create_account(actor=people.rep, values={"name": "甲医院", "city": "上海"})
+    items = api_as(people.rep).get("/accounts", sort="-city").json()["items"]
+    assert [a["city"] for a in items] == sorted([a["city"] for a in items], reverse=True)
