@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from jiepai.core.entities import entity_of
+from jiepai.customfields.models import FieldDefinition
 from jiepai.customfields.services import clean_custom_values, sync_unique_values
 from jiepai.events.services import diff, record_event, snapshot
 
@@ -33,7 +34,11 @@ def _apply(instance: models.Model, values: dict[str, Any]) -> None:
 
 
 def _validate(
-    instance: models.Model, entity: str, custom: dict[str, Any] | None, partial: bool
+    instance: models.Model,
+    entity: str,
+    custom: dict[str, Any] | None,
+    partial: bool,
+    definitions: list[FieldDefinition] | None = None,
 ) -> None:
     errors: dict[str, list[str]] = {}
     try:
@@ -44,13 +49,34 @@ def _validate(
         errors.update(exc.message_dict)
     if custom is not None or not partial:
         values, custom_errors = clean_custom_values(
-            entity, custom or {}, existing=getattr(instance, "custom", {}) or {}, partial=partial
+            entity,
+            custom or {},
+            existing=getattr(instance, "custom", {}) or {},
+            partial=partial,
+            definitions=definitions,
         )
         for key, message in custom_errors.items():
             errors.setdefault(f"custom.{key}", []).append(message)
         instance.custom = values  # type: ignore[attr-defined]
     if errors:
         raise ValidationError(errors)
+
+
+def build_record(
+    model: type[R],
+    *,
+    values: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    definitions: list[FieldDefinition] | None = None,
+) -> R:
+    """The validated, unsaved instance create_record would insert; raises ValidationError.
+
+    For bulk writers (imports) that insert many of these at once and write the same Event.
+    """
+    instance = model()
+    _apply(instance, values)
+    _validate(instance, entity_of(instance), custom, partial=False, definitions=definitions)
+    return instance
 
 
 def create_record(

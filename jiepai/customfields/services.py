@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiepai.customfields.models import FieldDefinition, FieldType, UniqueValue
+from jiepai.events.services import record_event
 from jiepai.lib.values import parse_date, parse_datetime, parse_decimal
 
 
@@ -93,19 +94,23 @@ def clean_custom_values(
     *,
     existing: dict[str, Any] | None = None,
     partial: bool = False,
+    definitions: list[FieldDefinition] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate `raw` against the entity's definitions.
 
     Returns (values to store, errors by field key). With `partial`, keys absent from `raw` keep
     their existing value and are not checked for `required`. Unknown keys are an error.
+    `definitions` lets a bulk writer (imports) load the definitions once for many records.
     """
-    definitions = {d.key: d for d in definitions_for(entity)}
+    definitions_by_key = {
+        d.key: d for d in (definitions if definitions is not None else definitions_for(entity))
+    }
     values = dict(existing or {})
     errors: dict[str, str] = {}
     for key in raw:
-        if key not in definitions:
+        if key not in definitions_by_key:
             errors[key] = _("没有这个自定义字段")
-    for key, definition in definitions.items():
+    for key, definition in definitions_by_key.items():
         if key not in raw:
             if not partial and definition.required and _is_empty(values.get(key)):
                 errors[key] = _("%(label)s为必填项") % {"label": definition.label}
@@ -194,3 +199,40 @@ def display_values(entity: str, values: dict[str, Any]) -> list[tuple[str, Any]]
             value = labels.get(str(value), value)
         shown.append((definition.label, value))
     return shown
+
+
+def add_option(
+    definition: FieldDefinition, *, value: str, synonym_of: str = "", actor: Any = None
+) -> FieldDefinition:
+    """Add `value` as a new option of a select field, or as a synonym of the option whose value
+    is `synonym_of` (an import's unmatched value, added in one click). Adding twice is a no-op."""
+    value = str(value).strip()[:100]
+    if not value:
+        raise ValueError(_("选项不能为空"))
+    with transaction.atomic():
+        # Lock the definition row: two admins adding options at once must not overwrite each
+        # other's read-modify-write of the options list.
+        definition = FieldDefinition.objects.select_for_update().get(pk=definition.pk)
+        try:
+            _match_option(definition, value)
+            return definition  # already an option or synonym
+        except ValueError:
+            pass
+        options = [dict(o) for o in definition.options]
+        if synonym_of:
+            target = next((o for o in options if str(o["value"]) == synonym_of), None)
+            if target is None:
+                raise ValueError(_("没有这个选项"))
+            target["synonyms"] = [*target.get("synonyms", []), value]
+        else:
+            options.append({"value": value, "label": value, "synonyms": []})
+        definition.options = options
+        definition.save(update_fields=["options", "updated_at"])
+        record_event(
+            subject_type="customfield",
+            subject_id=definition.pk,
+            verb="customfield.option_added",
+            actor=actor,
+            after={"value": value, "synonym_of": synonym_of},
+        )
+    return definition
