@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "jiepai.deadlines",
     "jiepai.files",
     "jiepai.notify",
+    "jiepai.routing",
     "jiepai.api",
 ]
 
@@ -166,6 +167,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing root
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
