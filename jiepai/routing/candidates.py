@@ -1,0 +1,156 @@
+"""Loading what a routing decision needs: the policy's pool of reps and their figures.
+
+A handful of aggregate queries per decision (pool, active leads, and per policy kind the
+opportunity / conversion figures), then `jiepai.routing.scoring` decides in pure Python.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from jiepai.intake.models import ACTIVE_LEAD_STATES, Lead, LeadState
+from jiepai.org.models import Department, Role, User
+from jiepai.org.services import is_online
+from jiepai.pipeline.models import Opportunity
+from jiepai.routing import scoring
+from jiepai.routing.models import PolicyKind, RoutingPolicy
+
+
+def pool_users(policy: RoutingPolicy) -> QuerySet[User]:
+    """Reps a policy routes to: its named reps, plus the reps of its departments (subtrees);
+    every active rep when it names neither."""
+    users = User.objects.filter(is_active=True, rep_profile__isnull=False)
+    paths = list(policy.departments.values_list("path", flat=True))
+    rep_ids = list(policy.reps.values_list("id", flat=True))
+    if not paths and not rep_ids:
+        return users.filter(role=Role.REP)
+    rule = Q(pk__in=rep_ids)
+    for path in paths:
+        rule |= Q(role=Role.REP, department__path__startswith=path)
+    return users.filter(rule)
+
+
+def active_lead_counts(rep_ids: list[int]) -> dict[int, int]:
+    rows = (
+        Lead.objects.filter(owner_id__in=rep_ids, state__in=ACTIVE_LEAD_STATES)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["owner_id"]: row["n"] for row in rows}
+
+
+def _band_filter(band: str, prefix: str = "") -> Q:
+    amount = f"{prefix}amount"
+    if band == "small":
+        return Q(**{f"{amount}__lt": scoring.BAND_SMALL_BELOW})
+    if band == "large":
+        return Q(**{f"{amount}__gt": scoring.BAND_LARGE_ABOVE})
+    return Q(**{f"{amount}__gte": scoring.BAND_SMALL_BELOW}) & Q(
+        **{f"{amount}__lte": scoring.BAND_LARGE_ABOVE}
+    )
+
+
+def load_candidates(
+    *, policy: RoutingPolicy, lead: Lead, now: datetime.datetime
+) -> list[scoring.Candidate]:
+    users = list(pool_users(policy).select_related("rep_profile").order_by("id"))
+    ids = [u.pk for u in users]
+    active = active_lead_counts(ids)
+    open_opps: dict[int, int] = {}
+    won_revenue: dict[int, float] = {}
+    conversion: dict[int, float] = {}
+    capability: dict[int, dict[str, int]] = {}
+    industry = lead.industry or ""
+    band = scoring.deal_size_band(lead.budget)
+
+    if policy.kind == PolicyKind.WEIGHTED_POOL:
+        for row in (
+            Opportunity.objects.filter(owner_id__in=ids, stage__is_won=False, stage__is_lost=False)
+            .values("owner_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            open_opps[row["owner_id"]] = row["n"]
+        since = now - datetime.timedelta(days=policy.won_revenue_days)
+        for row in (
+            Opportunity.objects.filter(owner_id__in=ids, stage__is_won=True)
+            .filter(
+                Q(closed_at__gte=since) | Q(closed_at__isnull=True, stage_entered_at__gte=since)
+            )
+            .values("owner_id")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        ):
+            won_revenue[row["owner_id"]] = float(row["total"] or Decimal(0))
+        if industry:
+            # conversion = converted ÷ every lead of that industry the rep was ever given
+            for row in (
+                Lead.objects.filter(owner_id__in=ids, industry=industry)
+                .exclude(state__in=(LeadState.INCOMPLETE, LeadState.UNASSIGNED, LeadState.OFFERED))
+                .values("owner_id")
+                .annotate(
+                    total=Count("id"), converted=Count("id", filter=Q(state=LeadState.CONVERTED))
+                )
+                .order_by()
+            ):
+                conversion[row["owner_id"]] = row["converted"] / row["total"]
+
+    if policy.kind == PolicyKind.CAPABILITY_MATCH:
+        in_industry = (
+            Q(account__industry=industry) | Q(lead__industry=industry) if industry else Q(pk=None)
+        )
+        in_band = _band_filter(band) if band else Q(pk=None)
+        for row in (
+            Opportunity.objects.filter(owner_id__in=ids, stage__is_won=True)
+            .values("owner_id")
+            .annotate(
+                both=Count("id", filter=in_industry & in_band, distinct=True),
+                industry=Count("id", filter=in_industry, distinct=True),
+                band=Count("id", filter=in_band, distinct=True),
+            )
+            .order_by()
+        ):
+            capability[row["owner_id"]] = row
+
+    candidates = []
+    for user in users:
+        profile = user.rep_profile
+        skills = capability.get(user.pk, {})
+        candidates.append(
+            scoring.Candidate(
+                rep_id=user.pk,
+                name=str(user),
+                capacity=profile.capacity,
+                active_leads=active.get(user.pk, 0),
+                paused=profile.paused,
+                online=is_online(profile, now),
+                open_opportunities=open_opps.get(user.pk, 0),
+                won_revenue=won_revenue.get(user.pk, 0.0),
+                industry_conversion=conversion.get(user.pk, 0.0),
+                won_in_industry_band=skills.get("both", 0),
+                won_in_industry=skills.get("industry", 0),
+                won_in_band=skills.get("band", 0),
+                declares_industry=bool(industry) and industry in (profile.industries or []),
+                declares_band=bool(band) and band in (profile.deal_size_bands or []),
+            )
+        )
+    return candidates
+
+
+def nearest_managers(department: Department | None, *, exclude: int | None = None) -> list[User]:
+    """The manager of `department` or, failing that, of its nearest ancestor that has one;
+    directors when nobody up the tree manages it (a company-wide queue)."""
+    if department is not None:
+        ids = [int(part) for part in department.path.strip("/").split("/") if part]
+        for node in (
+            Department.objects.filter(pk__in=ids, manager__isnull=False, manager__is_active=True)
+            .exclude(manager_id=exclude)
+            .select_related("manager")
+            .order_by("-path")
+        ):
+            return [node.manager]
+    return list(User.objects.filter(is_active=True, role=Role.DIRECTOR).exclude(pk=exclude))

@@ -1,0 +1,32 @@
+"""Visibility grants routing adds to jiepai.org.visibility for leads.
+
+- a rep sees a lead currently offered to them (so the claim page and the lead page open);
+- a manager sees the unowned leads waiting in the unassigned queue of their department subtree,
+  and those in the company-wide queue (a policy that names no department).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q
+
+from jiepai.org.models import Role, User
+from jiepai.org.visibility import subtree_department_ids
+from jiepai.routing.models import LeadOffer, LeadRouting, OfferState
+
+
+def offered_to_me(user: User) -> Q | None:
+    return Q(
+        Exists(
+            LeadOffer.objects.filter(lead=OuterRef("pk"), rep_id=user.pk, state=OfferState.OFFERED)
+        )
+    )
+
+
+def my_unassigned_queue(user: User) -> Q | None:
+    if user.role != Role.MANAGER:
+        return None
+    departments = subtree_department_ids(user)
+    in_queue = LeadRouting.objects.filter(lead=OuterRef("pk")).filter(
+        Q(queue_department__isnull=True) | Q(queue_department_id__in=departments)
+    )
+    return Q(owner__isnull=True) & Q(Exists(in_queue))
