@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "jiepai.notify",
     "jiepai.routing",
     "jiepai.api",
+    "jiepai.imports",
 ]
 
 MIDDLEWARE = [
@@ -171,6 +172,10 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing root
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Imports: an uploaded file over this size is refused before it is read; a sheet over this many
+# data rows is refused before its rows are read.
+IMPORT_MAX_UPLOAD_BYTES = envint("JIEPAI_IMPORT_MAX_UPLOAD_MB", "50") * 1024 * 1024
+IMPORT_MAX_ROWS = envint("JIEPAI_IMPORT_MAX_ROWS", "1000000")
 
 # --- background work --------------------------------------------------------------------------
 TASKS = {

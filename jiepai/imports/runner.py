@@ -1,0 +1,698 @@
+"""The import runner: rows of one sheet into one entity, a chunk per transaction.
+
+One chunk of rows at a time:
+1. *prepare* each row: convert the mapped cells (jiepai.imports.cells), apply the entity
+   service's defaults (owner, lead state, first stage) and validate with
+   jiepai.core.records.build_record — the same built-in and custom-field rules as a form;
+2. *ledger*: a row whose idempotency key (external id, else a hash of its normalised cells) is
+   already in ImportLedger was imported before and is not written again;
+3. *duplicates* (jiepai.imports.matching): a row matching an existing record follows the job's
+   policy — skip it, merge it into the record (through the entity's update service), or create
+   it and flag both as likely duplicates;
+4. *write* the chunk in one transaction: bulk inserts of the records, their `<entity>.created`
+   Events (the same after-snapshot create_record writes), ledger rows and row results, and the
+   job's counters. A failure rolls the chunk back whole; re-running skips committed chunks.
+
+Leads created without an owner are routed after their chunk commits (jiepai.routing.services.
+route_lead when the routing app is installed), each in its own transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import importlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jiepai.core.entities import model_for
+from jiepai.core.records import build_record
+from jiepai.customers import services as customer_services
+from jiepai.customfields.models import FieldType
+from jiepai.customfields.services import clean_value, sync_unique_values
+from jiepai.events.models import Event
+from jiepai.events.services import snapshot, to_jsonable
+from jiepai.imports import matching
+from jiepai.imports.cells import (
+    Lookups,
+    cell_text,
+    convert_builtin,
+    custom_input,
+    is_blank,
+    jsonable_cell,
+)
+from jiepai.imports.fields import (
+    FieldSpec,
+    field_specs,
+)
+from jiepai.imports.models import (
+    DuplicatePolicy,
+    ImportJob,
+    ImportLedger,
+    ImportRowResult,
+    RowOutcome,
+)
+from jiepai.imports.readers import column_letter
+from jiepai.intake import services as intake_services
+from jiepai.org.models import User
+from jiepai.org.visibility import visible_to
+from jiepai.pipeline import services as pipeline_services
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1000
+
+
+def max_rows() -> int:
+    return int(getattr(settings, "IMPORT_MAX_ROWS", 1_000_000))
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RowResult:
+    row_number: int
+    outcome: str
+    errors: list[dict[str, str]] = field(default_factory=list)
+    record_id: int | None = None
+    duplicate_ids: list[int] = field(default_factory=list)
+    cells: list[Any] = field(default_factory=list)
+    label: str = ""
+
+    @property
+    def message(self) -> str:
+        return ";".join(
+            f"{e['column']}:{e['message']}" if e.get("column") else e["message"]
+            for e in self.errors
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "row": self.row_number,
+            "outcome": self.outcome,
+            "outcome_label": str(RowOutcome(self.outcome).label),
+            "message": self.message,
+            "label": self.label,
+        }
+
+
+@dataclass(eq=False)
+class _Row:
+    number: int
+    cells: list[Any]
+    key: str = ""
+    row_hash: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    custom: dict[str, Any] = field(default_factory=dict)
+    create_values: dict[str, Any] = field(default_factory=dict)
+    instance: models.Model | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+    action: str = ""  # create, flag, merge, skipped, unchanged, failed
+    target: Any = None  # an existing record id, or a _Row created earlier in this run
+    duplicates: list[Any] = field(default_factory=list)  # record ids or _Rows
+    reasons: list[str] = field(default_factory=list)
+    outcome_override: str = ""
+    record_id: int | None = None
+    ledger_update: bool = False
+
+
+class _Rollback(Exception):
+    pass
+
+
+# --- service defaults, mirrored from the entity services (a parity test keeps them equal) ------
+
+
+def _create_values(
+    entity: str, actor: User, values: dict[str, Any], lookups: Lookups, now: datetime.datetime
+) -> dict[str, Any]:
+    """The `values` the entity's create service would hand to create_record."""
+    values = dict(values)
+    if entity == "lead":
+        values.setdefault("channel", lookups.import_channel())
+        if actor is not None and "owner" not in values and actor.role in ("rep", "manager"):
+            values = {"owner": actor, **values}
+        state = "assigned" if values.get("owner") else "unassigned"
+        return {**values, "state": state}
+    if entity == "opportunity":
+        stage = values.pop("stage", None) or pipeline_services.first_stage()
+        return {"owner": actor, **values, "stage": stage, "stage_entered_at": now}
+    return {"owner": actor, **values}
+
+
+def _update_record(
+    entity: str, *, actor: User, instance: Any, values: dict[str, Any], custom: dict[str, Any]
+) -> None:
+    if entity == "account":
+        customer_services.update_account(
+            actor=actor, account=instance, values=values, custom=custom
+        )
+    elif entity == "contact":
+        customer_services.update_contact(
+            actor=actor, contact=instance, values=values, custom=custom
+        )
+    elif entity == "lead":
+        intake_services.update_lead(actor=actor, lead=instance, values=values, custom=custom)
+    else:
+        values.pop("stage", None)  # stage moves have gates: not through an import merge
+        pipeline_services.update_opportunity(
+            actor=actor, opportunity=instance, values=values, custom=custom
+        )
+
+
+def _normalised_cell(value: Any) -> str:
+    return " ".join(cell_text(value).split()).lower()
+
+
+def route_leads(lead_ids: list[int], *, actor: User | None, now: datetime.datetime) -> int:
+    """Route imported leads that have no owner, if the routing app is installed; returns how
+    many were routed. Each lead is routed in its own transaction by route_lead."""
+    if not lead_ids or not apps.is_installed("jiepai.routing"):
+        return 0
+    route_lead = getattr(importlib.import_module("jiepai.routing.services"), "route_lead", None)
+    if route_lead is None:
+        return 0
+    Lead = model_for("lead")
+    routed = 0
+    for lead in Lead.objects.filter(pk__in=lead_ids, owner__isnull=True):
+        try:
+            route_lead(lead=lead, now=now, actor=actor)
+            routed += 1
+        except Exception:  # a routing failure leaves the lead in its queue, never fails the import
+            logger.exception("routing imported lead %s failed", lead.pk)
+    return routed
+
+
+# --- the runner -------------------------------------------------------------------------------
+
+
+class ImportRunner:
+    """Imports rows of one sheet into one entity for one person.
+
+    `mapping` is column index → field key; `headers` the sheet's header cells. With `job`, the
+    ledger, row results and the job's counters are written; without (a trial or dry run) the
+    results are only returned.
+    """
+
+    def __init__(
+        self,
+        *,
+        entity: str,
+        actor: User,
+        mapping: dict[int, str],
+        headers: list[Any],
+        on_duplicate: str = DuplicatePolicy.SKIP,
+        now: datetime.datetime | None = None,
+        job: ImportJob | None = None,
+        formula_cells: set[tuple[int, int]] | None = None,
+        chunk_size: int | None = None,
+        route: bool = True,
+    ) -> None:
+        self.entity = entity
+        self.model = model_for(entity)
+        self.actor = actor
+        self.headers = [cell_text(h) for h in headers]
+        self.on_duplicate = on_duplicate
+        self.now = now or timezone.now()
+        self.job = job
+        self.formula_cells = formula_cells or set()
+        self.chunk_size = chunk_size or CHUNK_SIZE
+        self.route = route
+        self.specs = field_specs(entity)
+        self.by_key = {s.key: s for s in self.specs}
+        self.definitions = [s.definition for s in self.specs if s.definition is not None]
+        self.has_unique_custom = any(d.unique for d in self.definitions)
+        # `contact` is looked up within the row's `account`, so accounts convert first.
+        self.mapping = sorted(
+            ((int(c), k) for c, k in mapping.items() if k in self.by_key),
+            key=lambda item: item[1] == "contact",
+        )
+        self.column_of = {k: c for c, k in self.mapping}
+        self.lookups = Lookups(actor)
+        self.counts: Counter[str] = Counter()
+        self.unmatched: dict[str, dict[str, int]] = {}
+        self.results: list[RowResult] = []
+        self.keep_results = job is None
+        self.processed = 0
+        self.to_route: list[int] = []
+        self._seen_keys: dict[str, int] = {}
+        self._index: dict[tuple[str, str], Any] = {}  # match key → record id or pending _Row
+        self._pending: list[tuple[str, str]] = []
+
+    # public ----------------------------------------------------------------------------------
+    def run(self, rows: Iterable[tuple[int, list[Any]]], *, dry_run: bool = False) -> Counter[str]:
+        iterator = iter(rows)
+        if dry_run:
+            try:
+                with transaction.atomic():
+                    self._run_chunks(iterator)
+                    raise _Rollback
+            except _Rollback:
+                pass
+            return self.counts
+        self._run_chunks(iterator)
+        return self.counts
+
+    # chunks ----------------------------------------------------------------------------------
+    def _run_chunks(self, iterator: Iterator[tuple[int, list[Any]]]) -> None:
+        while chunk := list(islice(iterator, self.chunk_size)):
+            self._process_chunk(chunk)
+
+    def _process_chunk(self, chunk: list[tuple[int, list[Any]]]) -> None:
+        seen_before = dict(self._seen_keys)
+        index_before = dict(self._index)
+        self._pending = []
+        for attempt in range(2):
+            rows = [self._prepare(number, cells) for number, cells in chunk]
+            try:
+                with transaction.atomic():
+                    self._decide(rows)
+                    self._write(rows)
+                break
+            except IntegrityError:
+                # Another run of the same file committed some of these rows first (the ledger's
+                # unique key fired). Roll back, forget this attempt, and decide again against
+                # the ledger as it is now.
+                self._seen_keys, self._index = dict(seen_before), dict(index_before)
+                if attempt:
+                    raise
+        self._finish_chunk(rows)
+
+    def _finish_chunk(self, rows: list[_Row]) -> None:
+        self.processed += len(rows)
+        # Keep only record ids in the run's index, so rows (cells, instances) can be freed.
+        for index_key in self._pending:
+            entry = self._index.get(index_key)
+            if isinstance(entry, _Row):
+                if entry.record_id is None:
+                    del self._index[index_key]
+                else:
+                    self._index[index_key] = entry.record_id
+        self._pending = []
+        if self.route and self.to_route and self.entity == "lead" and self.job is not None:
+            route_leads(self.to_route, actor=self.actor, now=self.now)
+        self.to_route = []
+
+    # prepare ---------------------------------------------------------------------------------
+    def _column(self, key: str) -> str:
+        column = self.column_of.get(key)
+        if column is not None:
+            return self.headers[column] if column < len(self.headers) else column_letter(column)
+        spec = self.by_key.get(key)
+        return spec.label if spec else ""
+
+    def _prepare(self, number: int, cells: list[Any]) -> _Row:
+        row = _Row(number=number, cells=cells)
+        hashed: list[tuple[str, str]] = []
+        for column, key in self.mapping:
+            raw = cells[column] if column < len(cells) else ""
+            if (number, column) in self.formula_cells:
+                row.errors.append(
+                    {
+                        "column": self._column(key),
+                        "message": _(
+                            "单元格 %(cell)s 是公式,但文件里没有计算结果;请在 Excel 中打开并保存后再导入"
+                        )
+                        % {"cell": f"{column_letter(column)}{number}"},
+                    }
+                )
+                continue
+            if is_blank(raw):
+                continue
+            hashed.append((key, _normalised_cell(raw)))
+            spec = self.by_key[key]
+            try:
+                if spec.definition is not None:
+                    value = custom_input(spec, raw, self.lookups)
+                    if spec.kind in (FieldType.SELECT, FieldType.MULTISELECT):
+                        self._note_unmatched(spec, value)
+                    row.custom[spec.definition.key] = value
+                else:
+                    places = getattr(self.model._meta.get_field(key), "decimal_places", 2) or 2
+                    row.values[key] = convert_builtin(
+                        spec, raw, self.lookups, decimal_places=places, row=row.values
+                    )
+            except ValueError as exc:
+                row.errors.append({"column": self._column(key), "message": str(exc)})
+        row.row_hash = hashlib.sha256(
+            json.dumps(sorted(hashed), ensure_ascii=False).encode()
+        ).hexdigest()
+        external = str(row.values.get("external_id") or "").strip()
+        row.key = f"ext:{external}" if external else f"row:{row.row_hash}"
+        if not hashed and not row.errors:
+            row.errors.append({"column": "", "message": _("映射的列都是空的")})
+        if row.errors:
+            row.action = "failed"
+            return row
+        row.create_values = _create_values(
+            self.entity, self.actor, row.values, self.lookups, self.now
+        )
+        try:
+            row.instance = build_record(
+                self.model,
+                values=row.create_values,
+                custom=row.custom,
+                definitions=self.definitions,
+            )
+        except ValidationError as exc:
+            row.errors.extend(self._errors_from(exc))
+            row.action = "failed"
+        return row
+
+    def _errors_from(self, exc: ValidationError) -> list[dict[str, str]]:
+        errors = []
+        for key, messages in exc.message_dict.items():
+            column = "" if key == "__all__" else self._column(key)
+            for message in messages:
+                errors.append({"column": column, "message": message})
+        return errors
+
+    def _note_unmatched(self, spec: FieldSpec, value: Any) -> None:
+        assert spec.definition is not None
+        items = (
+            [value]
+            if spec.kind == FieldType.SELECT
+            else str(value).replace(",", ",").replace("、", ",").split(",")
+        )
+        for item in items:
+            text = str(item).strip()
+            if not text:
+                continue
+            try:
+                clean_value(spec.definition, text if spec.kind == FieldType.SELECT else [text])
+            except ValueError:
+                bucket = self.unmatched.setdefault(spec.definition.key, {})
+                bucket[text] = bucket.get(text, 0) + 1
+
+    # decide ----------------------------------------------------------------------------------
+    def _decide(self, rows: list[_Row]) -> None:
+        live = [r for r in rows if r.action != "failed"]
+        ledger = {
+            entry.key: entry
+            for entry in ImportLedger.objects.filter(
+                entity=self.entity, key__in=[r.key for r in live]
+            )
+        }
+        fresh: list[_Row] = []
+        for row in live:
+            if row.key in self._seen_keys:
+                row.action = "skipped"
+                row.errors.append(
+                    {
+                        "column": "",
+                        "message": _("与第 %(n)d 行相同") % {"n": self._seen_keys[row.key]},
+                    }
+                )
+                continue
+            self._seen_keys[row.key] = row.number
+            entry = ledger.get(row.key)
+            if entry is None:
+                fresh.append(row)
+                continue
+            row.record_id = entry.record_id
+            if entry.row_hash != row.row_hash and self.on_duplicate == DuplicatePolicy.MERGE:
+                row.action, row.target, row.ledger_update = "merge", entry.record_id, True
+                continue
+            row.action = "unchanged"
+            if self.job is not None and entry.job_id == self.job.pk:
+                row.outcome_override = entry.outcome  # resumed: counted as first time round
+        existing = matching.find_existing(self.entity, [r.values for r in fresh])
+        visible = self._visible_ids({pk for found in existing for pk, _r in found})
+        for row, found in zip(fresh, existing, strict=True):
+            self._decide_duplicate(row, found, visible)
+
+    def _visible_ids(self, ids: set[int]) -> set[int]:
+        if not ids:
+            return set()
+        return set(
+            visible_to(self.actor, self.model._default_manager.filter(pk__in=ids)).values_list(
+                "pk", flat=True
+            )
+        )
+
+    def _decide_duplicate(self, row: _Row, found: list[tuple[int, str]], visible: set[int]) -> None:
+        duplicates: list[Any] = []
+        reasons: list[str] = []
+        seen_ids: set[int] = set()
+        for pk, reason in found:
+            seen_ids.add(pk)
+            duplicates.append(pk)
+            reasons.append(reason)
+        keys = matching.match_keys(self.entity, row.values)
+        for field_name, key in keys:
+            earlier = self._index.get((field_name, key))
+            if earlier is None:
+                continue
+            pk = earlier.record_id if isinstance(earlier, _Row) else earlier
+            if pk is not None and pk in seen_ids:
+                continue
+            if isinstance(earlier, _Row) and any(d is earlier for d in duplicates):
+                continue
+            if pk is not None:
+                seen_ids.add(pk)
+                visible.add(pk)  # created by this run for this person
+            duplicates.append(earlier if pk is None else pk)
+            reasons.append(matching.reason_for(self.entity, field_name))
+        row.duplicates, row.reasons = duplicates, reasons
+        if not duplicates:
+            row.action = "create"
+        elif self.on_duplicate == DuplicatePolicy.SKIP:
+            row.action = "skipped"
+            row.errors.append({"column": "", "message": self._duplicate_message(row)})
+        elif self.on_duplicate == DuplicatePolicy.MERGE:
+            target = duplicates[0]
+            if isinstance(target, _Row) or target in visible:
+                row.action, row.target = "merge", target
+            else:
+                row.action = "flag"
+                row.errors.append(
+                    {"column": "", "message": _("重复的已有记录你无权查看,已新建并标记疑似重复")}
+                )
+        else:
+            row.action = "flag"
+        if row.action in ("create", "flag"):
+            for field_name, key in keys:
+                if (field_name, key) not in self._index:
+                    self._index[(field_name, key)] = row
+                    self._pending.append((field_name, key))
+
+    def _duplicate_message(self, row: _Row) -> str:
+        first = row.duplicates[0]
+        reason = row.reasons[0]
+        if isinstance(first, _Row):
+            return _("%(reason)s:与第 %(n)d 行重复") % {"reason": reason, "n": first.number}
+        return _("%(reason)s:已存在记录 #%(id)s") % {"reason": reason, "id": first}
+
+    # write -----------------------------------------------------------------------------------
+    def _write(self, rows: list[_Row]) -> None:
+        creates = [r for r in rows if r.action in ("create", "flag")]
+        self.model._default_manager.bulk_create([r.instance for r in creates])
+        for row in creates:
+            row.record_id = row.instance.pk  # type: ignore[union-attr]
+        if self.has_unique_custom:
+            self._sync_unique(creates)
+            creates = [r for r in creates if r.action != "failed"]
+        Event.objects.bulk_create([self._created_event(r) for r in creates])
+        for row in rows:
+            if row.action == "merge":
+                self._merge(row)
+        for row in rows:
+            if row.action == "flag":
+                ids = [d.record_id if isinstance(d, _Row) else d for d in row.duplicates]
+                matching.flag_duplicates(
+                    entity=self.entity,
+                    record_id=row.record_id,  # type: ignore[arg-type]
+                    candidate_ids=[i for i in ids if i is not None],
+                    reasons=row.reasons,
+                    actor=self.actor,
+                    now=self.now,
+                    data={"import_row": row.number},
+                )
+                row.duplicates = ids
+        if self.job is not None:
+            self._write_ledger(rows)
+            self._write_results(rows)
+        self._count(rows)
+        if self.job is not None:
+            self._save_progress(len(rows))
+        if self.entity == "lead":
+            self.to_route.extend(
+                r.record_id for r in creates if r.record_id and not r.create_values.get("owner")
+            )
+        if self.keep_results:
+            self.results.extend(self._result(r) for r in rows)
+
+    def _sync_unique(self, creates: list[_Row]) -> None:
+        for row in creates:
+            try:
+                sync_unique_values(self.entity, row.record_id, row.instance.custom)  # type: ignore[arg-type, union-attr]
+            except ValidationError as exc:
+                row.action = "failed"
+                row.errors.extend(
+                    {"column": self._column(f"custom.{k}"), "message": m}
+                    for k, messages in exc.message_dict.items()
+                    for m in messages
+                )
+                self.model._default_manager.filter(pk=row.record_id).delete()
+                row.record_id = None
+
+    def _created_event(self, row: _Row) -> Event:
+        instance = row.instance
+        assert instance is not None
+        custom = getattr(instance, "custom", None)
+        after = {
+            **snapshot(instance, list(row.create_values.keys())),
+            **({"custom": custom} if custom else {}),
+        }
+        data: dict[str, Any] = {"import_row": row.number}
+        if self.job is not None:
+            data["import_job"] = str(self.job.public_id)
+        return Event(
+            created_at=self.now,
+            actor=self.actor if getattr(self.actor, "is_authenticated", False) else None,
+            subject_type=self.entity,
+            subject_id=instance.pk,
+            verb=f"{self.entity}.created",
+            before={},
+            after=to_jsonable(after),
+            data=to_jsonable(data),
+        )
+
+    def _merge(self, row: _Row) -> None:
+        target_id = row.target.record_id if isinstance(row.target, _Row) else row.target
+        if target_id is None:
+            row.action = "failed"
+            row.errors.append({"column": "", "message": _("要合并的记录未能导入")})
+            return
+        values = {k: v for k, v in row.values.items() if k != "owner"}
+        try:
+            with transaction.atomic():
+                instance = self.model._default_manager.get(pk=target_id)
+                if getattr(instance, "external_id", ""):
+                    values.pop("external_id", None)
+                _update_record(
+                    self.entity,
+                    actor=self.actor,
+                    instance=instance,
+                    values=values,
+                    custom=dict(row.custom),
+                )
+        except (ValidationError, self.model.DoesNotExist) as exc:
+            row.action = "failed"
+            if isinstance(exc, ValidationError):
+                row.errors.extend(self._errors_from(exc))
+            else:
+                row.errors.append({"column": "", "message": _("要合并的记录已不存在")})
+            return
+        row.record_id = target_id
+
+    def _write_ledger(self, rows: list[_Row]) -> None:
+        assert self.job is not None
+        new = []
+        for row in rows:
+            if row.action not in ("create", "flag", "merge"):
+                continue
+            if row.ledger_update:
+                ImportLedger.objects.filter(entity=self.entity, key=row.key).update(
+                    row_hash=row.row_hash, job=self.job, row_number=row.number
+                )
+                continue
+            new.append(
+                ImportLedger(
+                    entity=self.entity,
+                    key=row.key,
+                    row_hash=row.row_hash,
+                    record_id=row.record_id,
+                    outcome=self._outcome(row),
+                    job=self.job,
+                    row_number=row.number,
+                    created_at=self.now,
+                )
+            )
+        # The unique (entity, key) constraint raises here if another run wrote a row first;
+        # the chunk's transaction then rolls back whole (see _process_chunk).
+        ImportLedger.objects.bulk_create(new)
+
+    def _write_results(self, rows: list[_Row]) -> None:
+        assert self.job is not None
+        results = []
+        for row in rows:
+            outcome = self._outcome(row)
+            if outcome == RowOutcome.CREATED and not row.errors:
+                continue
+            results.append(
+                ImportRowResult(
+                    job=self.job,
+                    row_number=row.number,
+                    outcome=outcome,
+                    values=[jsonable_cell(c) for c in row.cells] if outcome == "failed" else [],
+                    errors=row.errors,
+                    record_id=row.record_id,
+                    duplicate_ids=[
+                        d.record_id if isinstance(d, _Row) else d for d in row.duplicates
+                    ],
+                )
+            )
+        # Re-running a job rewrites the results of the rows it sees again.
+        ImportRowResult.objects.filter(
+            job=self.job, row_number__in=[r.number for r in rows]
+        ).delete()
+        ImportRowResult.objects.bulk_create(results)
+
+    def _outcome(self, row: _Row) -> str:
+        if row.outcome_override:
+            return row.outcome_override
+        return {
+            "create": RowOutcome.CREATED,
+            "flag": RowOutcome.FLAGGED,
+            "merge": RowOutcome.MERGED,
+            "skipped": RowOutcome.SKIPPED,
+            "unchanged": RowOutcome.UNCHANGED,
+            "failed": RowOutcome.FAILED,
+        }[row.action]
+
+    def _count(self, rows: list[_Row]) -> None:
+        for row in rows:
+            self.counts[self._outcome(row)] += 1
+
+    def _save_progress(self, chunk_rows: int) -> None:
+        assert self.job is not None
+        c = self.counts
+        ImportJob.objects.filter(pk=self.job.pk).update(
+            processed_rows=self.processed + chunk_rows,
+            created_count=c[RowOutcome.CREATED],
+            merged_count=c[RowOutcome.MERGED],
+            flagged_count=c[RowOutcome.FLAGGED],
+            skipped_count=c[RowOutcome.SKIPPED],
+            unchanged_count=c[RowOutcome.UNCHANGED],
+            failed_count=c[RowOutcome.FAILED],
+            unmatched=self.unmatched,
+            updated_at=timezone.now(),
+        )
+
+    def _result(self, row: _Row) -> RowResult:
+        label = ""
+        if row.instance is not None:
+            label = str(row.instance)
+        return RowResult(
+            row_number=row.number,
+            outcome=self._outcome(row),
+            errors=row.errors,
+            record_id=row.record_id,
+            duplicate_ids=[d.record_id if isinstance(d, _Row) else d for d in row.duplicates],
+            cells=[jsonable_cell(c) for c in row.cells],
+            label=label,
+        )
