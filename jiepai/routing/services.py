@@ -529,7 +529,11 @@ def claim_offer(*, offer: LeadOffer, rep: User, now: datetime.datetime | None = 
         )
         if won != 1:
             raise ValidationError(_("来晚了,这条线索已被抢走或已锁定"), code="taken")
-        lead = Lead.objects.select_for_update().select_related("channel").get(pk=offer.lead_id)
+        lead = (
+            Lead.objects.select_for_update(of=("self",))
+            .select_related("channel")
+            .get(pk=offer.lead_id)
+        )
         if lead.state != LeadState.OFFERED:
             raise ValidationError(_("这条线索已不在抢单中"), code="taken")
         policy = offer.round.policy
@@ -570,7 +574,11 @@ def lock_offer_round(offer_round: OfferRound, now: datetime.datetime) -> None:
     )
     if locked != 1:
         return
-    lead = Lead.objects.select_for_update().select_related("channel").get(pk=offer_round.lead_id)
+    lead = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("channel")
+        .get(pk=offer_round.lead_id)
+    )
     if lead.state != LeadState.OFFERED:
         return
     offers = list(offer_round.offers.select_related("rep__rep_profile").order_by("rank"))
@@ -834,7 +842,9 @@ def reassign_lead(
         open_round = (
             OfferRound.objects.select_for_update().filter(lead=lead, state=RoundState.OPEN).first()
         )
-        current = Lead.objects.select_for_update().select_related("channel").get(pk=lead.pk)
+        current = (
+            Lead.objects.select_for_update(of=("self",)).select_related("channel").get(pk=lead.pk)
+        )
         if current.state not in REASSIGNABLE_STATES:
             raise ValidationError(
                 _("“%(state)s”状态的线索不能改派") % {"state": current.get_state_display()},
