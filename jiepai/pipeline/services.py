@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from jiepai.core.records import create_record, update_record
 from jiepai.org.models import User
 from jiepai.pipeline.models import Opportunity, Pipeline, Stage
+from jiepai.pipeline.stalls import stall_due_at, touch_opportunity
 
 OPPORTUNITY_FIELDS = (
     "name",
@@ -58,7 +60,13 @@ def create_opportunity(
     return create_record(
         Opportunity,
         actor=actor,
-        values={**values, "stage": stage, "stage_entered_at": now},
+        values={
+            **values,
+            "stage": stage,
+            "stage_entered_at": now,
+            "touched_at": now,
+            "stall_due_at": stall_due_at(stage, now),
+        },
         custom=custom,
         now=now,
     )
@@ -72,4 +80,12 @@ def update_opportunity(
     custom: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
 ) -> Opportunity:
-    return update_record(opportunity, actor=actor, values=_allowed(values), custom=custom, now=now)
+    """Edit the deal's fields (never its stage: see pipeline.stages); a real change restarts the
+    stall clock."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        before = opportunity.updated_at
+        update_record(opportunity, actor=actor, values=_allowed(values), custom=custom, now=now)
+        if opportunity.updated_at != before:
+            touch_opportunity(opportunity=opportunity, now=now)
+    return opportunity
