@@ -26,6 +26,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(_("联系人"), "customers:contact_list"),
     NavItem(_("商机"), "pipeline:opportunity_list"),
     NavItem(_("API 令牌"), "api:tokens"),
+    NavItem(_("通知"), "notify:inbox"),
+    NavItem(_("投递日志"), "notify:deliveries", ("admin",)),
 ]
 
 
