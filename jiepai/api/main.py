@@ -28,6 +28,7 @@ ROUTERS: list[tuple[str, str]] = [
     ("/accounts", "jiepai.api.accounts.router"),
     ("/contacts", "jiepai.api.contacts.router"),
     ("/opportunities", "jiepai.api.opportunities.router"),
+    ("/opportunities", "jiepai.pipeline.api.router"),
 ]
 
 
