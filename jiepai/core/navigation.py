@@ -22,6 +22,12 @@ MANAGERS = ("manager", "director", "admin")
 NAV_ITEMS: list[NavItem] = [
     NavItem(_("工作台"), "home"),
     NavItem(_("线索"), "intake:lead_list"),
+    NavItem(_("待补全池"), "intake:incomplete_list", ("marketing", *MANAGERS)),
+    NavItem(_("拒收箱"), "intake:rejected_list", ("marketing", "admin")),
+    NavItem(_("渠道"), "intake:channel_list", ("marketing", "director", "admin")),
+    NavItem(_("我的线索"), "routing:my_leads", ("rep", "manager")),
+    NavItem(_("负载看板"), "routing:board", MANAGERS),
+    NavItem(_("分配健康度"), "routing:health", MANAGERS),
     NavItem(_("客户"), "customers:account_list"),
     NavItem(_("联系人"), "customers:contact_list"),
     NavItem(_("商机"), "pipeline:opportunity_list"),

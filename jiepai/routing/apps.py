@@ -10,8 +10,11 @@ class RoutingConfig(AppConfig):
 
     def ready(self) -> None:
         from jiepai.deadlines.registry import DeadlineKind, register_deadline
+        from jiepai.events.labels import register_verb_labels
         from jiepai.org.visibility import register_grant
-        from jiepai.routing import grants, services
+        from jiepai.routing import grants, labels, services
+
+        register_verb_labels(labels.VERB_LABELS)
 
         register_deadline(
             DeadlineKind(
