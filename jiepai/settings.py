@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "jiepai.routing",
     "jiepai.api",
     "jiepai.imports",
+    "jiepai.dedup",
 ]
 
 MIDDLEWARE = [

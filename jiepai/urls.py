@@ -15,6 +15,7 @@ urlpatterns = [
     path("inbox/", include("jiepai.notify.urls")),
     path("routing/", include("jiepai.routing.urls")),
     path("imports/", include("jiepai.imports.urls")),
+    path("dedup/", include("jiepai.dedup.urls")),
     path("api/v1/", api.urls),
     path("settings/api-tokens/", include("jiepai.api.urls")),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.db import transaction
+
 from jiepai.core.records import create_record, update_record
 from jiepai.customers.models import Account, Contact
+from jiepai.dedup.services import record_saved
 from jiepai.org.models import User
 
 ACCOUNT_FIELDS = (
@@ -56,9 +59,14 @@ def create_account(
     values: dict[str, Any],
     custom: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
+    on_duplicate: str | None = None,
 ) -> Account:
+    """`on_duplicate` overrides the duplicate policy for this call (see dedup.record_saved)."""
     values = {"owner": actor, **_allowed(values, ACCOUNT_FIELDS)}
-    return create_record(Account, actor=actor, values=values, custom=custom, now=now)
+    with transaction.atomic():
+        account = create_record(Account, actor=actor, values=values, custom=custom, now=now)
+        record_saved(account, actor=actor, created=True, on_duplicate=on_duplicate, now=now)
+    return account
 
 
 def update_account(
@@ -69,9 +77,12 @@ def update_account(
     custom: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
 ) -> Account:
-    return update_record(
-        account, actor=actor, values=_allowed(values, ACCOUNT_FIELDS), custom=custom, now=now
-    )
+    with transaction.atomic():
+        account = update_record(
+            account, actor=actor, values=_allowed(values, ACCOUNT_FIELDS), custom=custom, now=now
+        )
+        record_saved(account, actor=actor, created=False, now=now)
+    return account
 
 
 def create_contact(
@@ -80,9 +91,14 @@ def create_contact(
     values: dict[str, Any],
     custom: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
+    on_duplicate: str | None = None,
 ) -> Contact:
+    """`on_duplicate` overrides the duplicate policy for this call (see dedup.record_saved)."""
     values = {"owner": actor, **_allowed(values, CONTACT_FIELDS)}
-    return create_record(Contact, actor=actor, values=values, custom=custom, now=now)
+    with transaction.atomic():
+        contact = create_record(Contact, actor=actor, values=values, custom=custom, now=now)
+        record_saved(contact, actor=actor, created=True, on_duplicate=on_duplicate, now=now)
+    return contact
 
 
 def update_contact(
@@ -93,6 +109,9 @@ def update_contact(
     custom: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
 ) -> Contact:
-    return update_record(
-        contact, actor=actor, values=_allowed(values, CONTACT_FIELDS), custom=custom, now=now
-    )
+    with transaction.atomic():
+        contact = update_record(
+            contact, actor=actor, values=_allowed(values, CONTACT_FIELDS), custom=custom, now=now
+        )
+        record_saved(contact, actor=actor, created=False, now=now)
+    return contact

@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.db import transaction
+
 from jiepai.core.records import create_record, update_record
+from jiepai.dedup.services import record_saved
 from jiepai.intake.models import Lead
 from jiepai.org.models import User
 
@@ -41,15 +44,20 @@ def create_lead(
     values: dict[str, Any],
     custom: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
+    on_duplicate: str | None = None,
 ) -> Lead:
-    """A lead entered by a person: owned by them unless `owner` says otherwise."""
+    """A lead entered by a person: owned by them unless `owner` says otherwise.
+    `on_duplicate` overrides the duplicate policy for this call (see dedup.record_saved)."""
     values = _allowed(values)
     if actor is not None and "owner" not in values and actor.role in ("rep", "manager"):
         values = {"owner": actor, **values}
     state = "assigned" if values.get("owner") else "unassigned"
-    return create_record(
-        Lead, actor=actor, values={**values, "state": state}, custom=custom, now=now
-    )
+    with transaction.atomic():
+        lead = create_record(
+            Lead, actor=actor, values={**values, "state": state}, custom=custom, now=now
+        )
+        record_saved(lead, actor=actor, created=True, on_duplicate=on_duplicate, now=now)
+    return lead
 
 
 def update_lead(
@@ -60,4 +68,7 @@ def update_lead(
     custom: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
 ) -> Lead:
-    return update_record(lead, actor=actor, values=_allowed(values), custom=custom, now=now)
+    with transaction.atomic():
+        lead = update_record(lead, actor=actor, values=_allowed(values), custom=custom, now=now)
+        record_saved(lead, actor=actor, created=False, now=now)
+    return lead

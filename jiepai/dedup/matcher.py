@@ -1,0 +1,191 @@
+"""Finding the existing records a new or edited record duplicates: the door check.
+
+    find_duplicates("contact", {"name": "张主任", "company": "瑞金医院", "mobile": "138..."},
+                    viewer=request.user)
+
+1. normalise the values into keys (jiepai.dedup.keys);
+2. look each blocking key up in the key table (an index lookup each); a key held by more than
+   the policy's `generic_key_count` records finds nothing (it would find half the database);
+3. score each candidate against the values (jiepai.dedup.scoring) and keep those at or above
+   the policy's `show_threshold`, best first.
+
+The intake pipeline calls this for every lead (with `include_related=True` a lead is also
+checked against contacts); the services call it through `jiepai.dedup.services.record_saved`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Model
+
+from jiepai.core.entities import model_for
+from jiepai.dedup.keys import BLOCKING_KINDS, Keys, keys_for
+from jiepai.dedup.models import MatchKey
+from jiepai.dedup.reasons import reason_texts
+from jiepai.dedup.scoring import Reason, score
+from jiepai.dedup.selectors import policy_for
+from jiepai.org.models import User
+from jiepai.org.visibility import visible_to
+
+#: with include_related: a person entered as a lead may already be a contact, and vice versa
+RELATED = {"lead": ("lead", "contact"), "contact": ("contact", "lead"), "account": ("account",)}
+
+
+@dataclass
+class Candidate:
+    entity: str
+    object_id: int
+    score: float
+    reasons: list[Reason]
+    record: Model | None = None
+    visible: bool = True  # False: the viewer may learn it exists and who owns it, nothing more
+    shared_keys: list[str] = field(default_factory=list)
+
+    @property
+    def reason_texts(self) -> list[str]:
+        return reason_texts(self.reasons, positive_only=True)
+
+    @property
+    def percent(self) -> int:
+        return round(self.score * 100)
+
+
+def _lookup(
+    entity: str, keys: Keys, cap: int, exclude: set[int]
+) -> tuple[set[int], dict[tuple[str, str], int]]:
+    """Candidate ids by blocking key, and how many records hold each key (capped at cap + 1)."""
+    ids: set[int] = set()
+    counts: dict[tuple[str, str], int] = {}
+    for kind in BLOCKING_KINDS:
+        for value in keys.get(kind, ()):
+            found = list(
+                MatchKey.objects.filter(entity=entity, kind=kind, value=value)
+                .order_by()
+                .values_list("object_id", flat=True)[: cap + 1]
+            )
+            # the record being checked counts too, whether it is already indexed or not
+            counts[(kind, value)] = len(found) + (0 if exclude & set(found) else 1)
+            if len(found) > cap:
+                continue  # a generic key: evidence of nothing
+            ids.update(i for i in found if i not in exclude)
+    return ids, counts
+
+
+def _name_count(entity: str, keys: Keys, cap: int) -> int:
+    names = keys.get("name") or ()
+    if not names:
+        return 1
+    return len(
+        MatchKey.objects.filter(entity=entity, kind="name", value=names[0])
+        .order_by()
+        .values_list("id", flat=True)[: cap * 20]
+    )
+
+
+def _features(entity: str, ids: Iterable[int]) -> dict[int, Keys]:
+    features: dict[int, Keys] = {}
+    rows = (
+        MatchKey.objects.filter(entity=entity, object_id__in=list(ids))
+        .order_by()
+        .values_list("object_id", "kind", "value")
+    )
+    for object_id, kind, value in rows:
+        features.setdefault(object_id, {}).setdefault(kind, []).append(value)
+    return features
+
+
+def find_duplicates(
+    entity: str,
+    values: Mapping[str, Any] | None = None,
+    *,
+    keys: Keys | None = None,
+    viewer: User | None = None,
+    limit: int = 5,
+    exclude: Iterable[int] = (),
+    include_related: bool = False,
+    threshold: float | None = None,
+) -> list[Candidate]:
+    """Existing records that look like `values` (raw field values, as typed), best first.
+
+    `values` uses the entity's field names; for a contact, `company` is the account's name
+    (or pass `account`, an Account). Pass `keys` instead when they are already computed.
+    With `viewer`, each candidate says whether the viewer may see it (`visible`); callers show
+    an invisible candidate's owner and last update only. `exclude`: ids of the record itself.
+    Returns at most `limit` candidates scoring at least `threshold` (default: the policy's
+    show threshold).
+    """
+    if keys is None:
+        values = dict(values or {})
+        account = values.get("account")
+        if entity == "contact" and not values.get("company") and account is not None:
+            values["company"] = getattr(account, "name", "")
+        keys = keys_for(entity, values)
+    policy = policy_for(entity)
+    cap = policy.generic_key_count
+    minimum = policy.show_threshold if threshold is None else threshold
+    excluded = set(exclude)
+    candidates: list[Candidate] = []
+    for searched in RELATED[entity] if include_related else (entity,):
+        ids, counts = _lookup(searched, keys, cap, excluded if searched == entity else set())
+        if not ids:
+            continue
+        name_count = _name_count(searched, keys, cap)
+
+        def count(
+            kind: str, value: str, counts: dict = counts, name_count: int = name_count
+        ) -> int:
+            if kind == "name":
+                return name_count
+            return counts.get((kind, value), 2)
+
+        for object_id, features in _features(searched, ids).items():
+            match = score(
+                entity if searched == entity else searched,
+                keys,
+                features,
+                counts=count,
+                generic=cap,
+            )
+            if match.confidence >= minimum:
+                shared = [
+                    k for k in BLOCKING_KINDS if set(keys.get(k, ())) & set(features.get(k, ()))
+                ]
+                candidates.append(
+                    Candidate(
+                        searched, object_id, match.confidence, match.reasons, shared_keys=shared
+                    )
+                )
+    candidates.sort(key=lambda c: (-c.score, c.entity, c.object_id))
+    candidates = candidates[:limit]
+    _attach_records(candidates, viewer)
+    return [c for c in candidates if c.record is not None]
+
+
+def _attach_records(candidates: list[Candidate], viewer: User | None) -> None:
+    by_entity: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        by_entity.setdefault(candidate.entity, []).append(candidate)
+    for entity, group in by_entity.items():
+        model = model_for(entity)
+        ids = [c.object_id for c in group]
+        queryset = model._default_manager.filter(pk__in=ids, merged_into__isnull=True)
+        if entity == "contact":
+            queryset = queryset.select_related("owner", "account")
+        else:
+            queryset = queryset.select_related("owner")
+        records = {r.pk: r for r in queryset}
+        visible = (
+            set(
+                visible_to(viewer, model._default_manager.filter(pk__in=ids)).values_list(
+                    "pk", flat=True
+                )
+            )
+            if viewer is not None
+            else set(ids)
+        )
+        for candidate in group:
+            candidate.record = records.get(candidate.object_id)
+            candidate.visible = candidate.object_id in visible

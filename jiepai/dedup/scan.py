@@ -1,0 +1,281 @@
+"""The whole-database duplicate scan: clusters of likely duplicates of one entity.
+
+1. Blocking in SQL over the key table: the (kind, value) groups of blocking keys held by 2 to
+   `generic_key_count` records (bigger groups are generic keys and say nothing). Only those
+   rows come back to Python, so memory follows the number of candidates, not of records.
+2. Every pair inside a group is scored once (jiepai.dedup.scoring) from the stored keys; no
+   record is normalised again.
+3. Pairs at or above the policy's `scan_threshold` are joined into clusters (union–find);
+   a cluster's confidence is its weakest joining pair. Pairs a person dismissed are skipped.
+
+`jiepai dedup scan --entity contacts --format json` prints the clusters; `save_clusters` stores
+them for the manager's review page and the weekly report.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from jiepai.core.entities import model_for
+from jiepai.dedup.keys import BLOCKING_KINDS, ENTITY_KINDS
+from jiepai.dedup.models import ClusterStatus, DismissedPair, DuplicateCluster, MatchKey
+from jiepai.dedup.reasons import reason_text
+from jiepai.dedup.scoring import Reason, score
+from jiepai.dedup.selectors import policy_for
+from jiepai.org.models import User
+from jiepai.org.visibility import visible_to
+
+CHUNK = 5000
+
+
+@dataclass
+class Cluster:
+    entity: str
+    record_ids: list[int]
+    confidence: float
+    reason_codes: list[Reason] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [reason_text(r) for r in self.reason_codes]
+
+
+@dataclass
+class ScanStats:
+    groups: int = 0
+    pairs: int = 0
+    matched_pairs: int = 0
+    records: int = 0
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        if ra > rb:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        return True
+
+
+def _blocking_groups(entity: str, cap: int) -> Iterator[tuple[str, str, list[int]]]:
+    """(kind, value, object ids) for every blocking key held by 2..cap records."""
+    kinds = [k for k in BLOCKING_KINDS if k in ENTITY_KINDS[entity]]
+    table = MatchKey._meta.db_table
+    placeholders = ", ".join(["%s"] * len(kinds))
+    sql = f"""
+        SELECT k.kind, k.value, k.object_id
+        FROM {table} k
+        JOIN (
+            SELECT kind, value FROM {table}
+            WHERE entity = %s AND kind IN ({placeholders})
+            GROUP BY kind, value HAVING COUNT(*) BETWEEN 2 AND %s
+        ) g ON g.kind = k.kind AND g.value = k.value
+        WHERE k.entity = %s
+        ORDER BY k.kind, k.value
+    """  # noqa: S608 (table name from the model, values bound)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [entity, *kinds, cap, entity])
+        rows = iter(lambda: cursor.fetchmany(CHUNK), [])
+        flat = (row for chunk in rows for row in chunk)
+        for (kind, value), group in groupby(flat, key=lambda r: (r[0], r[1])):
+            yield kind, value, [r[2] for r in group]
+
+
+def _features(entity: str, ids: list[int]) -> dict[int, dict[str, list[str]]]:
+    features: dict[int, dict[str, list[str]]] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = (
+            MatchKey.objects.filter(entity=entity, object_id__in=ids[start : start + CHUNK])
+            .order_by()
+            .values_list("object_id", "kind", "value")
+        )
+        for object_id, kind, value in rows.iterator(chunk_size=CHUNK):
+            features.setdefault(object_id, {}).setdefault(kind, []).append(value)
+    return features
+
+
+def _name_counts(entity: str) -> dict[str, int]:
+    table = MatchKey._meta.db_table
+    sql = f"""
+        SELECT value, COUNT(*) FROM {table} WHERE entity = %s AND kind = 'name'
+        GROUP BY value HAVING COUNT(*) > 1
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [entity])
+        return dict(cursor.fetchall())
+
+
+def _dismissed(entity: str) -> set[tuple[int, int]]:
+    return set(DismissedPair.objects.filter(entity=entity).values_list("low_id", "high_id"))
+
+
+def scan(
+    entity: str, *, threshold: float | None = None, stats: ScanStats | None = None
+) -> list[Cluster]:
+    """Clusters of likely duplicates among the live records of `entity`, most confident first."""
+    policy = policy_for(entity)
+    cap = policy.generic_key_count
+    minimum = policy.scan_threshold if threshold is None else threshold
+    stats = stats or ScanStats()
+    pairs: set[int] = set()
+    counts: dict[tuple[str, str], int] = {}
+    for kind, value, ids in _blocking_groups(entity, cap):
+        stats.groups += 1
+        counts[(kind, value)] = len(ids)
+        ids.sort()
+        for i, low in enumerate(ids):
+            for high in ids[i + 1 :]:
+                if low != high:
+                    pairs.add(low << 32 | high)
+    stats.pairs = len(pairs)
+    involved = sorted({p >> 32 for p in pairs} | {p & 0xFFFFFFFF for p in pairs})
+    stats.records = len(involved)
+    features = _features(entity, involved)
+    names = _name_counts(entity)
+    dismissed = _dismissed(entity)
+
+    def count(kind: str, value: str) -> int:
+        if kind == "name":
+            return names.get(value, 1)
+        return counts.get((kind, value), 1)
+
+    union = _UnionFind()
+    edges: list[tuple[float, int, int, list[Reason]]] = []
+    for pair in pairs:
+        low, high = pair >> 32, pair & 0xFFFFFFFF
+        if (low, high) in dismissed:
+            continue
+        a, b = features.get(low), features.get(high)
+        if a is None or b is None:
+            continue
+        match = score(entity, a, b, counts=count, generic=cap)
+        if match.confidence >= minimum:
+            edges.append((match.confidence, low, high, match.reasons))
+    stats.matched_pairs = len(edges)
+    # strongest pairs join first (Kruskal): a cluster's confidence is the weakest pair that
+    # had to join it, and its reasons are those of the joining pairs
+    edges.sort(key=lambda e: (-e[0], e[1], e[2]))
+    joining = [e for e in edges if union.union(e[1], e[2])]
+    members: dict[int, list[int]] = {}
+    for record_id in {e[1] for e in edges} | {e[2] for e in edges}:
+        members.setdefault(union.find(record_id), []).append(record_id)
+    links: dict[int, list[tuple[float, list[Reason]]]] = {}
+    for confidence, low, _high, reasons in joining:
+        links.setdefault(union.find(low), []).append((confidence, reasons))
+    clusters = []
+    for root, ids in members.items():
+        if len(ids) < 2:
+            continue
+        spanning = links[root]
+        reason_count: Counter[tuple[str, int]] = Counter()
+        for _, reasons in spanning:
+            for reason in reasons:
+                if reason.weight > 0:
+                    reason_count[(reason.code, reason.percent)] += 1
+        clusters.append(
+            Cluster(
+                entity=entity,
+                record_ids=sorted(ids),
+                confidence=min(c for c, _ in spanning),
+                reason_codes=[
+                    Reason(code, percent) for (code, percent), _ in reason_count.most_common(4)
+                ],
+            )
+        )
+    clusters.sort(key=lambda c: (-c.confidence, c.record_ids))
+    return clusters
+
+
+def visible_clusters(clusters: list[Cluster], viewer: User) -> list[Cluster]:
+    """Only clusters whose every record the viewer may see (you merge only what you see)."""
+    if not clusters:
+        return []
+    model = model_for(clusters[0].entity)
+    ids = sorted({i for c in clusters for i in c.record_ids})
+    visible: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        visible |= set(
+            visible_to(
+                viewer, model._default_manager.filter(pk__in=ids[start : start + CHUNK])
+            ).values_list("pk", flat=True)
+        )
+    return [c for c in clusters if set(c.record_ids) <= visible]
+
+
+def describe_records(entity: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """id → {"id", "external_id", "name"} for the JSON output and the review page."""
+    model = model_for(entity)
+    described: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), CHUNK):
+        for record in model._default_manager.filter(pk__in=ids[start : start + CHUNK]):
+            described[record.pk] = {
+                "id": record.pk,
+                "external_id": record.external_id,
+                "name": str(record),
+            }
+    return described
+
+
+def clusters_json(clusters: list[Cluster]) -> dict[str, Any]:
+    """The CLI's JSON: {"clusters": [{"confidence", "reasons", "records": [{"id",
+    "external_id", "name"}, ...]}, ...]}."""
+    if not clusters:
+        return {"clusters": []}
+    described = describe_records(
+        clusters[0].entity, sorted({i for c in clusters for i in c.record_ids})
+    )
+    return {
+        "clusters": [
+            {
+                "confidence": round(c.confidence, 3),
+                "reasons": c.reasons,
+                "records": [described[i] for i in c.record_ids if i in described],
+            }
+            for c in clusters
+        ]
+    }
+
+
+def save_clusters(
+    entity: str, clusters: list[Cluster], *, now: datetime.datetime | None = None
+) -> int:
+    """Replace the open review clusters of `entity` with this scan's (decided ones stay)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        DuplicateCluster.objects.filter(entity=entity, status=ClusterStatus.OPEN).delete()
+        DuplicateCluster.objects.bulk_create(
+            [
+                DuplicateCluster(
+                    entity=entity,
+                    record_ids=c.record_ids,
+                    confidence=round(c.confidence, 4),
+                    reasons=[{"code": r.code, "percent": r.percent} for r in c.reason_codes],
+                    scanned_at=now,
+                )
+                for c in clusters
+            ],
+            batch_size=1000,
+        )
+    return len(clusters)
