@@ -254,3 +254,19 @@ def test_navigation_shows_routing_pages_by_role(client, team):
     assert "/routing/my/" in page and "/routing/board/" not in page
     page = login(client, team.manager).get("/routing/my/").content.decode()
     assert "/routing/board/" in page and "/routing/health/" in page
+
+
+def test_lead_page_shows_the_routing_panel_and_the_explained_decision(client, waiting, team):
+    page = login(client, team.rep).get(f"/leads/{waiting.pk}/").content.decode()
+    assert 'data-testid="routing-actions"' in page and "已电话联系" in page
+    assert 'data-testid="routing-event"' in page and "轮到此人" in page
+
+
+def test_lead_page_offers_the_claim_button_to_an_offered_rep(client, offered, team):
+    page = login(client, team.teammate).get(f"/leads/{offered.pk}/").content.decode()
+    assert 'data-testid="claim"' in page
+
+
+def test_lead_page_shows_reassign_to_the_manager(client, waiting, team):
+    page = login(client, team.manager).get(f"/leads/{waiting.pk}/").content.decode()
+    assert f"/routing/leads/{waiting.pk}/reassign/" in page
