@@ -9,6 +9,7 @@ from jiepai.api.main import api
 urlpatterns = [
     path("", include("jiepai.core.urls")),
     path("leads/", include("jiepai.intake.urls")),
+    path("f/", include("jiepai.intake.public_urls")),
     path("customers/", include("jiepai.customers.urls")),
     path("deals/", include("jiepai.pipeline.urls")),
     path("activities/", include("jiepai.activities.urls")),

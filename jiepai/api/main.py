@@ -29,6 +29,8 @@ ROUTERS: list[tuple[str, str]] = [
     ("/contacts", "jiepai.api.contacts.router"),
     ("/opportunities", "jiepai.api.opportunities.router"),
     ("/opportunities", "jiepai.pipeline.api.router"),
+    ("/intake", "jiepai.intake.api.router"),
+    ("/events", "jiepai.intake.api.events_router"),
 ]
 
 

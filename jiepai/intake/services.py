@@ -9,7 +9,8 @@ from django.db import transaction
 
 from jiepai.core.records import create_record, update_record
 from jiepai.dedup.services import record_saved
-from jiepai.intake.models import Lead
+from jiepai.events.services import record_event
+from jiepai.intake.models import KIND_DEFAULTS, Channel, Lead
 from jiepai.org.models import User
 
 LEAD_FIELDS = (
@@ -72,3 +73,54 @@ def update_lead(
         lead = update_record(lead, actor=actor, values=_allowed(values), custom=custom, now=now)
         record_saved(lead, actor=actor, created=False, now=now)
     return lead
+
+
+#: the channels a new installation starts with: (name, slug, kind, public hosted form)
+DEFAULT_CHANNELS = [
+    ("官网表单", "web", "web_form", True),
+    ("小程序", "mini-program", "mini_program", False),
+    ("展会扫码", "trade-show", "trade_show", True),
+    ("电话呼入", "phone", "phone", False),
+    ("抖音/短视频投放", "douyin", "short_video", False),
+    ("API 接入", "api", "api", False),
+    ("手工录入", "manual", "manual", False),
+    ("批量导入", "import", "import", False),
+]
+
+
+def create_channel(*, name: str, slug: str, kind: str, actor: Any = None, **values: Any) -> Channel:
+    """A channel with its kind's defaults (weight, response window: KIND_DEFAULTS) unless given."""
+    weight, window = KIND_DEFAULTS[kind]
+    values.setdefault("weight", weight)
+    values.setdefault("response_window_minutes", window)
+    channel = Channel(name=name, slug=slug, kind=kind, **values)
+    channel.full_clean()
+    with transaction.atomic():
+        channel.save()
+        record_event(
+            subject_type="channel",
+            subject_id=channel.pk,
+            verb="channel.created",
+            actor=actor,
+            after={"name": name, "slug": slug, "kind": kind, "weight": channel.weight},
+        )
+    return channel
+
+
+def install_default_channels(*, actor: Any = None) -> list[Channel]:
+    """Create the default channels whose slug is not taken yet; returns those created."""
+    created = []
+    for name, slug, kind, public in DEFAULT_CHANNELS:
+        if Channel.objects.filter(slug=slug).exists():
+            continue
+        created.append(
+            create_channel(
+                name=name,
+                slug=slug,
+                kind=kind,
+                actor=actor,
+                public_form_enabled=public,
+                public_form_title="留下联系方式,我们尽快与您联系" if public else "",
+            )
+        )
+    return created

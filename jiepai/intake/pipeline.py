@@ -1,0 +1,543 @@
+"""The intake use-case: a channel's payload → a lead, in one transaction.
+
+    alias map → normalise → validate → duplicate check → score → tag → route → events
+
+`intake_lead` is what the intake endpoint, the hosted forms and the rejected-inbox replay call.
+It is lenient by design (nothing a channel sent is lost): the raw payload is always stored with
+the lead; a value that cannot be cleaned is left out and listed in `field_errors`; a lead missing
+a required field goes to the incomplete pool 待补全池 (state `incomplete`, `missing_fields`),
+where marketing completes it (`complete_lead`) and it is routed. Only a payload with no contact
+information at all is refused (IntakeRejected) — the caller keeps it in the rejected inbox.
+
+This is why intake writes the Lead row itself instead of through core.records.create_record,
+which raises on the first invalid value: the same Event ("lead.created", after = the values set)
+is written here, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jiepai.customers.models import Contact
+from jiepai.customfields.models import FieldDefinition
+from jiepai.customfields.services import clean_custom_values, definitions_for, sync_unique_values
+from jiepai.events.services import record_event, snapshot
+from jiepai.intake import aliases, scoring
+from jiepai.intake.behaviour import attach_visitor_events, lock_visitor
+from jiepai.intake.conditions import condition_holds
+from jiepai.intake.handoff import hand_to_routing
+from jiepai.intake.models import (
+    BehaviourEvent,
+    BehaviourKind,
+    Channel,
+    IdempotencyKey,
+    IntentConfig,
+    Lead,
+    LeadState,
+    RejectedReason,
+    TagRule,
+)
+from jiepai.intake.normalise import clean_values, phone_variants
+from jiepai.tagging.services import apply_tag
+
+#: any one of these makes a payload worth keeping as a lead (otherwise: rejected inbox)
+CONTACT_FIELDS = ("name", "company", "mobile", "email", "wechat")
+MAX_IDEMPOTENCY_KEY = 255
+
+
+class IntakeRejected(Exception):
+    """The payload cannot become a lead; `reason` is a RejectedReason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class IdempotencyMismatch(Exception):
+    """The Idempotency-Key was used before for a different payload."""
+
+
+@dataclass(frozen=True)
+class IntakeAnswer:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+    @property
+    def lead_id(self) -> int | None:
+        return self.body.get("id")
+
+
+@dataclass
+class PreparedLead:
+    """A payload sorted and cleaned, before anything is written."""
+
+    values: dict[str, Any] = field(default_factory=dict)  # Lead columns
+    source_detail: dict[str, Any] = field(default_factory=dict)
+    custom: dict[str, Any] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+    visitor_id: str = ""
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    entity: str  # "lead" or "contact"
+    id: int
+    on: str  # "mobile" or "email"
+    account_id: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"entity": self.entity, "id": self.id, "on": self.on}
+
+
+# --- preparing ----------------------------------------------------------------------------------
+
+
+def prepare(
+    *,
+    channel: Channel,
+    payload: object,
+    source: Mapping[str, Any] | None = None,
+    definitions: list[FieldDefinition] | None = None,
+) -> PreparedLead:
+    """Map aliases, normalise, validate and find what is missing. Writes nothing."""
+    definitions = definitions if definitions is not None else definitions_for("lead")
+    mapped = aliases.map_fields(
+        payload, channel_aliases=channel.alias_map, custom_keys=[d.key for d in definitions]
+    )
+    cleaned = clean_values(mapped.values)
+    prepared = PreparedLead(errors=dict(cleaned.errors), unmapped=mapped.unmapped)
+    for name, value in cleaned.values.items():
+        if name in aliases.LEAD_VALUE_FIELDS:
+            prepared.values[name] = value
+        elif name == "visitor_id":
+            prepared.visitor_id = value
+        elif name == "external_id":
+            prepared.external_id = value
+        else:
+            prepared.source_detail[name] = value
+    for name, value in (source or {}).items():
+        if value not in ("", None):
+            prepared.source_detail.setdefault(name, value)
+    if mapped.custom:
+        custom, custom_errors = clean_custom_values(
+            "lead", mapped.custom, partial=True, definitions=definitions
+        )
+        prepared.custom = custom
+        for key, message in custom_errors.items():
+            prepared.errors[aliases.CUSTOM_PREFIX + key] = message
+    prepared.missing = missing_fields(
+        required=channel.required_fields,
+        values=prepared.values,
+        custom=prepared.custom,
+        definitions=definitions,
+    )
+    if not any(prepared.values.get(name) for name in CONTACT_FIELDS):
+        raise IntakeRejected(
+            RejectedReason.NO_CONTACT,
+            _("没有任何联系信息(姓名、公司、电话、邮箱或微信至少一项);未识别的字段:%(f)s")
+            % {"f": ", ".join(mapped.unmapped[:20]) or "—"},
+        )
+    return prepared
+
+
+def missing_fields(
+    *,
+    required: list[str],
+    values: Mapping[str, Any],
+    custom: Mapping[str, Any],
+    definitions: list[FieldDefinition],
+) -> list[str]:
+    """The channel's required fields plus required custom fields that have no value."""
+    missing = []
+    for name in required:
+        if name.startswith(aliases.CUSTOM_PREFIX):
+            present = custom.get(name[len(aliases.CUSTOM_PREFIX) :]) not in (None, "", [])
+        else:
+            present = values.get(name) not in (None, "")
+        if not present:
+            missing.append(name)
+    for definition in definitions:
+        key = aliases.CUSTOM_PREFIX + definition.key
+        empty = custom.get(definition.key) in (None, "", [])
+        if definition.required and empty and key not in missing:
+            missing.append(key)
+    return missing
+
+
+def fingerprint(payload: object) -> str:
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- duplicates ---------------------------------------------------------------------------------
+
+
+def find_duplicates(*, mobile: str = "", email: str = "", limit: int = 5) -> list[DuplicateMatch]:
+    """Existing leads and contacts with the same normalised phone or e-mail.
+
+    DEDUP HOOK: exact matching until jiepai.dedup's `find_duplicates` lands; then this calls it.
+    Leads store phones normalised (E.164) by intake; contacts may hold a number as typed, so a
+    few common spellings of it are tried.
+    """
+    if not mobile and not email:
+        return []
+    matches: list[DuplicateMatch] = []
+    lead_query = Q()
+    if mobile:
+        lead_query |= Q(mobile=mobile)
+    if email:
+        lead_query |= Q(email=email)
+    for lead_id, lead_mobile, account_id in (
+        Lead.objects.filter(lead_query, merged_into__isnull=True)
+        .order_by("-created_at")
+        .values_list("id", "mobile", "account_id")[:limit]
+    ):
+        on = "mobile" if mobile and lead_mobile == mobile else "email"
+        matches.append(DuplicateMatch("lead", lead_id, on, account_id))
+    contact_query = Q()
+    if mobile:
+        contact_query |= Q(mobile__in=phone_variants(mobile))
+    if email:
+        contact_query |= Q(email=email)
+    for contact_id, contact_email, account_id in (
+        Contact.objects.filter(contact_query, merged_into__isnull=True)
+        .order_by("-updated_at")
+        .values_list("id", "email", "account_id")[:limit]
+    ):
+        on = "email" if email and contact_email == email else "mobile"
+        matches.append(DuplicateMatch("contact", contact_id, on, account_id))
+    return matches
+
+
+# --- tags ---------------------------------------------------------------------------------------
+
+
+def condition_names(
+    *, channel: Channel, values: Mapping[str, Any], source_detail: Mapping[str, Any]
+) -> dict[str, Any]:
+    names: dict[str, Any] = {
+        "channel": channel.slug,
+        "channel_name": channel.name,
+        "kind": channel.kind,
+    }
+    for name in aliases.SOURCE_FIELDS:
+        names[name] = str(source_detail.get(name, ""))
+    for name in ("name", "title", "company", "industry", "province", "city", "message"):
+        names[name] = str(values.get(name, ""))
+    budget = values.get("budget")
+    names["budget"] = float(budget) if budget is not None else 0.0
+    names["has_mobile"] = bool(values.get("mobile"))
+    names["has_email"] = bool(values.get("email"))
+    return names
+
+
+def rule_tags(*, channel: Channel, names: Mapping[str, Any]) -> list[str]:
+    """Tags from the active rules of this channel and of all channels, in rule order."""
+    tags: list[str] = []
+    rules = TagRule.objects.filter(Q(channel__isnull=True) | Q(channel=channel), active=True)
+    for rule in rules:
+        if rule.tag_name not in tags and condition_holds(rule.condition, names):
+            tags.append(rule.tag_name)
+    return tags
+
+
+# --- the use-case -------------------------------------------------------------------------------
+
+
+def _summary_of_visitor(visitor_id: str, config: IntentConfig) -> scoring.BehaviourSummary:
+    """The anonymous visitor's events, before they attach to the new lead."""
+    if not visitor_id:
+        return scoring.BehaviourSummary()
+    events = BehaviourEvent.objects.filter(visitor_id=visitor_id, lead__isnull=True)
+    wechat = stay = downloads = videos = 0
+    kinds = config.counted_download_kinds
+    for kind, seconds, asset_kind in events.values_list("kind", "seconds", "asset_kind"):
+        if kind == BehaviourKind.WECHAT_MESSAGE:
+            wechat += 1
+        elif kind == BehaviourKind.PAGE_VIEW:
+            stay += seconds
+        elif kind == BehaviourKind.DOWNLOAD and asset_kind in kinds:
+            downloads += 1
+        elif kind == BehaviourKind.VIDEO_VIEW:
+            videos += 1
+    return scoring.BehaviourSummary(wechat, stay, downloads, videos)
+
+
+def _claim_key(
+    *, channel: Channel, key: str, print_: str, now: datetime.datetime
+) -> tuple[IdempotencyKey | None, IdempotencyKey | None]:
+    """(our claim, None) or (None, the earlier answer).
+
+    The unique constraint on (channel, key) decides who goes first. On PostgreSQL a second
+    INSERT of the same key waits for the first transaction and fails once it commits, so the
+    earlier answer it then reads is complete; if the first transaction rolls back, the second
+    INSERT succeeds and that request does the intake. SQLite runs one writer at a time.
+    """
+    try:
+        with transaction.atomic():
+            claim = IdempotencyKey.objects.create(
+                channel=channel, key=key, fingerprint=print_, created_at=now
+            )
+    except IntegrityError:
+        return None, IdempotencyKey.objects.get(channel=channel, key=key)
+    return claim, None
+
+
+def _answer_body(
+    lead: Lead, prepared: PreparedLead, duplicates: list[DuplicateMatch], tags: list[str]
+) -> dict[str, Any]:
+    return {
+        "id": lead.pk,
+        "state": lead.state,
+        "owner": lead.owner_id,
+        "missing_fields": prepared.missing,
+        "field_errors": prepared.errors,
+        "duplicates": [d.as_json() for d in duplicates],
+        "tags": tags,
+        "score": lead.score,
+        "intent_score": lead.intent_score,
+        "unmapped": prepared.unmapped,
+    }
+
+
+def intake_lead(
+    *,
+    channel: Channel,
+    payload: Mapping[str, Any] | list[Any],
+    idempotency_key: str = "",
+    source: Mapping[str, Any] | None = None,
+    actor: Any = None,
+    now: datetime.datetime | None = None,
+) -> IntakeAnswer:
+    """Make a lead from a channel's payload and route it; the answer for the caller.
+
+    Raises IntakeRejected (no contact information) and IdempotencyMismatch (the key was used
+    for another payload). A repeated key returns the first answer with `replayed=True`."""
+    now = now or timezone.now()
+    if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        raise IntakeRejected(
+            RejectedReason.BAD_HEADER,
+            _("Idempotency-Key 不能超过 %(n)d 个字符") % {"n": MAX_IDEMPOTENCY_KEY},
+        )
+    definitions = definitions_for("lead")
+    prepared = prepare(channel=channel, payload=payload, source=source, definitions=definitions)
+    config = IntentConfig.current()
+    with transaction.atomic():
+        claim = None
+        if idempotency_key:
+            print_ = fingerprint(payload)
+            claim, earlier = _claim_key(
+                channel=channel, key=idempotency_key, print_=print_, now=now
+            )
+            if earlier is not None:
+                if earlier.fingerprint != print_:
+                    raise IdempotencyMismatch(idempotency_key)
+                return IntakeAnswer(earlier.status_code, earlier.response, replayed=True)
+        lead, duplicates, tags = _create(
+            channel=channel,
+            payload=payload,
+            prepared=prepared,
+            definitions=definitions,
+            config=config,
+            actor=actor,
+            now=now,
+        )
+        body = _answer_body(lead, prepared, duplicates, tags)
+        if claim is not None:
+            IdempotencyKey.objects.filter(pk=claim.pk).update(
+                lead=lead, status_code=201, response=body
+            )
+    return IntakeAnswer(201, body)
+
+
+def _create(
+    *,
+    channel: Channel,
+    payload: Mapping[str, Any] | list[Any],
+    prepared: PreparedLead,
+    definitions: list[FieldDefinition],
+    config: IntentConfig,
+    actor: Any,
+    now: datetime.datetime,
+) -> tuple[Lead, list[DuplicateMatch], list[str]]:
+    """Write the lead and everything that comes with it. In the caller's transaction."""
+    lock_visitor(prepared.visitor_id)
+    summary = _summary_of_visitor(prepared.visitor_id, config)
+    intent = scoring.intent_score(summary, config)
+    if prepared.missing:
+        state = LeadState.INCOMPLETE
+    elif channel.nurture_low_intent and scoring.intent_class(intent, config) == scoring.NURTURE:
+        state = LeadState.NURTURE
+    else:
+        state = LeadState.UNASSIGNED
+    duplicates = find_duplicates(
+        mobile=prepared.values.get("mobile", ""), email=prepared.values.get("email", "")
+    )
+    contact_match = next((d for d in duplicates if d.entity == "contact"), None)
+    lead = Lead(
+        **prepared.values,
+        channel=channel,
+        state=state,
+        source_detail=prepared.source_detail,
+        visitor_id=prepared.visitor_id,
+        external_id=prepared.external_id,
+        raw_payload=payload,
+        missing_fields=prepared.missing,
+        field_errors=prepared.errors,
+        custom=prepared.custom,
+        intent_score=intent,
+        score=scoring.lead_score(
+            channel_weight=channel.weight,
+            filled_fields=prepared.values,
+            intent=intent,
+            weights=config,
+        ),
+        contact_id=contact_match.id if contact_match else None,
+        account_id=contact_match.account_id if contact_match else None,
+    )
+    lead.save(force_insert=True)
+    if prepared.custom and any(d.unique for d in definitions):
+        try:
+            with transaction.atomic():
+                sync_unique_values("lead", lead.pk, prepared.custom)
+        except ValidationError as exc:
+            # A unique custom value already in use: keep the lead, drop the value, say so.
+            for key, messages in exc.message_dict.items():
+                prepared.errors[aliases.CUSTOM_PREFIX + key] = "; ".join(messages)
+                prepared.custom.pop(key, None)
+            Lead.objects.filter(pk=lead.pk).update(
+                custom=prepared.custom, field_errors=prepared.errors
+            )
+    fields = [*prepared.values, "channel", "state", "missing_fields", "visitor_id", "external_id"]
+    record_event(
+        subject=lead,
+        verb="lead.created",
+        actor=actor,
+        after={
+            **snapshot(lead, [f for f in fields if getattr(lead, f, None) not in ("", None, [])]),
+            **({"custom": prepared.custom} if prepared.custom else {}),
+        },
+        data={
+            "via": prepared.source_detail.get("via", "intake"),
+            "source_detail": prepared.source_detail,
+            "field_errors": prepared.errors,
+            "unmapped": prepared.unmapped,
+        },
+        now=now,
+    )
+    if duplicates:
+        record_event(
+            subject=lead,
+            verb="lead.duplicate_suspected",
+            actor=actor,
+            data={"matches": [d.as_json() for d in duplicates]},
+            now=now,
+        )
+    if prepared.visitor_id:
+        attach_visitor_events(lead=lead, now=now)
+    tags = [channel.effective_source_tag]
+    names = condition_names(
+        channel=channel, values=prepared.values, source_detail=prepared.source_detail
+    )
+    tags += [t for t in rule_tags(channel=channel, names=names) if t not in tags]
+    if scoring.is_high_intent(summary, config) and config.high_intent_tag not in tags:
+        tags.append(config.high_intent_tag)
+    for tag in tags:
+        apply_tag(entity="lead", object_id=lead.pk, tag=tag, source="intake", actor=actor, now=now)
+    if state == LeadState.UNASSIGNED:
+        hand_to_routing(lead=lead, now=now, actor=actor)
+        lead.state, lead.owner_id = (
+            Lead.objects.filter(pk=lead.pk).values_list("state", "owner_id").get()
+        )
+    return lead, duplicates, tags
+
+
+# --- the incomplete pool ------------------------------------------------------------------------
+
+
+def normalise_edit(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A person's edit of a lead, cleaned like intake cleans (phone to E.164 ...); raises
+    ValidationError naming the field."""
+    cleaned = dict(values)
+    checked = {k: v for k, v in values.items() if k in ("mobile", "email") and v not in ("", None)}
+    result = clean_values(checked)
+    if result.errors:
+        raise ValidationError({k: [v] for k, v in result.errors.items()})
+    cleaned.update(result.values)
+    return cleaned
+
+
+def complete_lead(
+    *,
+    lead: Lead,
+    actor: Any,
+    values: Mapping[str, Any],
+    custom: Mapping[str, Any] | None = None,
+    route: bool = True,
+    now: datetime.datetime | None = None,
+) -> Lead:
+    """Fix a lead in the incomplete pool. With `route`, every required field must now be filled:
+    the lead leaves the pool (`lead.completed`) and is routed; without, the edit is saved and the
+    missing list updated. Raises ValidationError naming what is still missing."""
+    from jiepai.intake.services import update_lead
+
+    now = now or timezone.now()
+    values = normalise_edit(values)
+    with transaction.atomic():
+        # The row lock makes "complete and route" happen once when two people press it at once.
+        current = Lead.objects.select_for_update().select_related("channel").get(pk=lead.pk)
+        if current.state != LeadState.INCOMPLETE:
+            raise ValidationError(_("这条线索已不在待补全池"))
+        update_lead(actor=actor, lead=current, values=dict(values), custom=custom, now=now)
+        definitions = definitions_for("lead")
+        required = current.channel.required_fields if current.channel_id else []
+        missing = missing_fields(
+            required=required,
+            values={f: getattr(current, f) for f in aliases.LEAD_VALUE_FIELDS},
+            custom=current.custom,
+            definitions=definitions,
+        )
+        field_errors = {k: v for k, v in current.field_errors.items() if k not in values}
+        config = IntentConfig.current()
+        score = scoring.lead_score(
+            channel_weight=current.channel.weight if current.channel_id else 1,
+            filled_fields=[f for f in scoring.PROFILE_FIELDS if getattr(current, f)],
+            intent=current.intent_score,
+            weights=config,
+        )
+        if route and missing:
+            raise ValidationError(dict.fromkeys(missing, [_("请补全此项")]))
+        update = {"missing_fields": missing, "field_errors": field_errors, "score": score}
+        if route:
+            update["state"] = LeadState.UNASSIGNED
+        Lead.objects.filter(pk=current.pk).update(**update, updated_at=now)
+        for name, value in update.items():
+            setattr(current, name, value)
+        if route:
+            record_event(
+                subject=current,
+                verb="lead.completed",
+                actor=actor,
+                before={"state": LeadState.INCOMPLETE},
+                after={"state": LeadState.UNASSIGNED},
+                now=now,
+            )
+            hand_to_routing(lead=current, now=now, actor=actor)
+            current.refresh_from_db()
+    return current
