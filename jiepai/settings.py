@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "jiepai.notify",
     "jiepai.routing",
     "jiepai.api",
+    "jiepai.demo",
     "jiepai.imports",
     "jiepai.dedup",
 ]
@@ -177,6 +178,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # data rows is refused before its rows are read.
 IMPORT_MAX_UPLOAD_BYTES = envint("JIEPAI_IMPORT_MAX_UPLOAD_MB", "50") * 1024 * 1024
 IMPORT_MAX_ROWS = envint("JIEPAI_IMPORT_MAX_ROWS", "1000000")
+# voice memos: dotted path of a transcription backend class (none by default; the interface is
+# documented in jiepai/activities/transcription.py)
+JIEPAI_TRANSCRIBER = os.environ.get("JIEPAI_TRANSCRIBER", "")
 
 # --- background work --------------------------------------------------------------------------
 TASKS = {

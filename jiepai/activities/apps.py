@@ -1,3 +1,5 @@
+import datetime
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -5,3 +7,20 @@ from django.utils.translation import gettext_lazy as _
 class ActivitiesConfig(AppConfig):
     name = "jiepai.activities"
     verbose_name = _("跟进")
+
+    def ready(self) -> None:
+        from jiepai.activities.services import remind_task, run_closure_check
+        from jiepai.deadlines.registry import DeadlineKind, register_deadline
+
+        register_deadline(
+            DeadlineKind("activities.task_reminder", "activities.Task", "remind_at", remind_task)
+        )
+        register_deadline(
+            DeadlineKind(
+                "activities.closure_check",
+                "activities.ClosureCheck",
+                "check_at",
+                run_closure_check,
+                retry_after=datetime.timedelta(minutes=30),
+            )
+        )
