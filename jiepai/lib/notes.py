@@ -629,7 +629,12 @@ class ParsedNote:
     deadline: bool = False
     keywords: list[str] = field(default_factory=list)
     phrases: list[PhraseHit] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problem_times: list[TimeMatch] = field(default_factory=list)  # past or impossible
+
+    @property
+    def problems(self) -> list[str]:
+        """The problems as sentences (zh-Hans; Django callers translate from problem_times)."""
+        return [problem_message(time) for time in self.problem_times]
 
     def as_json(self) -> dict[str, Any]:
         """The shape of `jiepai parse-note --json` (absent parts null or empty)."""
@@ -754,7 +759,7 @@ def parse_note(
                 break
         for time in times:
             if time.problem:
-                result.problems.append(problem_message(time))
+                result.problem_times.append(time)
                 break
     if chosen_time is not None:
         result.due = chosen_time.due
