@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -39,6 +39,14 @@ from jiepai.routing.services import (
 def _require_manager(user: User) -> None:
     if not can_reassign(user):
         raise PermissionDenied
+
+
+def _incomplete_url() -> str:
+    """The intake helper's incomplete pool (待补全池) page, or the lead list filtered to it."""
+    try:
+        return reverse("intake:incomplete_list")
+    except NoReverseMatch:
+        return reverse("intake:lead_list") + "?state=incomplete"
 
 
 def _first_message(exc: ValidationError) -> str:
@@ -217,6 +225,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "now": now,
             "week_start": selectors.week_start(now),
+            "incomplete_url": _incomplete_url(),
             "queue_count": selectors.unassigned_queue(request.user).count(),
             "totals": {
                 "active": sum(r.active for r in rows),
@@ -237,7 +246,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "routing/queue.html",
         {
             "leads": list(selectors.unassigned_queue(request.user)[:200]),
-            "incomplete_url": reverse("intake:lead_list") + "?state=incomplete",
+            "incomplete_url": _incomplete_url(),
         },
     )
 

@@ -205,7 +205,7 @@ def test_queue_lists_leads_nobody_could_take(client, east_round_robin, team, liv
     route_lead(lead=stuck, now=live_now)
     page = login(client, team.manager).get("/routing/queue/").content.decode()
     assert f'data-testid="queue-{stuck.pk}"' in page and "没有可分配的销售" in page
-    assert "?state=incomplete" in page
+    assert "待补全池" in page
 
 
 def test_route_again_from_the_queue(client, east_round_robin, team, live_now):
