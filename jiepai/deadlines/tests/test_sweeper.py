@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from jiepai.conftest import on_postgresql
-from jiepai.deadlines.registry import DeadlineKind, register_deadline, unregister_deadline
+from jiepai.deadlines.registry import DeadlineKind
 from jiepai.deadlines.sweeper import sweep_once
 from jiepai.events.models import Event
 from jiepai.events.services import record_event
@@ -26,10 +26,10 @@ def _explode(lead: Lead, now: datetime.datetime) -> None:
 
 
 @pytest.fixture
-def expiry_kind():
-    register_deadline(DeadlineKind("test_expiry", "intake.Lead", "response_due_at", _expire))
-    yield
-    unregister_deadline("test_expiry")
+def expiry_kind(monkeypatch):
+    """Only the test's kind is swept (features register real kinds on the same columns)."""
+    kind = DeadlineKind("test_expiry", "intake.Lead", "response_due_at", _expire)
+    monkeypatch.setattr("jiepai.deadlines.sweeper.deadline_kinds", lambda: [kind])
 
 
 def test_overdue_row_is_acted_on_once(db, expiry_kind):
@@ -46,15 +46,13 @@ def test_row_not_yet_due_is_left_alone(db, expiry_kind):
     assert sweep_once(now=NOW) == 0
 
 
-def test_failing_handler_pushes_due_time_ahead(db):
-    register_deadline(DeadlineKind("test_boom", "intake.Lead", "response_due_at", _explode))
-    try:
-        lead = Lead.objects.create(name="张三", response_due_at=NOW - datetime.timedelta(minutes=1))
-        assert sweep_once(now=NOW) == 0
-        lead.refresh_from_db()
-        assert lead.response_due_at == NOW + datetime.timedelta(minutes=5)
-    finally:
-        unregister_deadline("test_boom")
+def test_failing_handler_pushes_due_time_ahead(db, monkeypatch):
+    kind = DeadlineKind("test_boom", "intake.Lead", "response_due_at", _explode)
+    monkeypatch.setattr("jiepai.deadlines.sweeper.deadline_kinds", lambda: [kind])
+    lead = Lead.objects.create(name="张三", response_due_at=NOW - datetime.timedelta(minutes=1))
+    assert sweep_once(now=NOW) == 0
+    lead.refresh_from_db()
+    assert lead.response_due_at == NOW + datetime.timedelta(minutes=5)
 
 
 @pytest.mark.django_db(transaction=True)
