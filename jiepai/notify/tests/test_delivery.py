@@ -10,7 +10,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from jiepai.conftest import on_postgresql
-from jiepai.deadlines.sweeper import sweep_once
+from jiepai.deadlines.registry import deadline_kinds
+from jiepai.deadlines.sweeper import claim_and_act, sweep_once
 from jiepai.events.models import Event
 from jiepai.events.services import record_event
 from jiepai.notify.models import (
@@ -24,6 +25,14 @@ from jiepai.notify.services import attempt_delivery, ensure_kind, notify
 from jiepai.notify.tests.servers import Reply, WebhookServer, closed_port_url
 
 OK_FEISHU = Reply(200, {"code": 0, "msg": "success", "data": {}})
+
+
+def sweep_deliveries(*, now):
+    """The sweeper's pass restricted to deliveries (other apps' deadlines are not under test
+    here); test_retries_with_exponential_backoff_then_succeeds goes through sweep_once itself."""
+    kind = next(k for k in deadline_kinds() if k.name == "notify.delivery_retry")
+    due = Delivery.objects.filter(next_attempt_at__lte=now).values_list("pk", "next_attempt_at")
+    return sum(claim_and_act(kind, pk, when, now) for pk, when in due)
 
 
 def _robot(url: str, platform: str = "wecom", *, kinds=("lead.unassigned",), **fields):
@@ -113,7 +122,7 @@ def test_smtp_temporary_failure_is_retried_then_sent(
     assert delivery.response_code == 451
     assert delivery.last_error.startswith("SMTP 451")
     with django_capture_on_commit_callbacks(execute=True):
-        sweep_once(now=delivery.next_attempt_at)
+        sweep_deliveries(now=delivery.next_attempt_at)
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("sent", 2)
     assert len(smtp.messages) == 1
@@ -276,11 +285,11 @@ def test_delivery_is_given_up_after_max_attempts(people, django_capture_on_commi
             _unassigned([people.manager])
         delivery = Delivery.objects.get()
         with django_capture_on_commit_callbacks(execute=True):
-            sweep_once(now=delivery.next_attempt_at)
+            sweep_deliveries(now=delivery.next_attempt_at)
         delivery.refresh_from_db()
         assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 2, None)
         with django_capture_on_commit_callbacks(execute=True):
-            sweep_once(now=timezone.now() + datetime.timedelta(days=1))
+            sweep_deliveries(now=timezone.now() + datetime.timedelta(days=1))
     assert len(server.requests) == 2
 
 
@@ -293,7 +302,7 @@ def test_lost_task_is_sent_by_the_sweeper_when_its_fallback_time_comes(
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.attempts) == ("pending", 0)
     with django_capture_on_commit_callbacks(execute=True):
-        sweep_once(now=delivery.next_attempt_at)
+        sweep_deliveries(now=delivery.next_attempt_at)
     delivery.refresh_from_db()
     assert delivery.status == "sent"
     assert len(webhook.requests) == 1
@@ -309,10 +318,10 @@ def test_attempt_of_a_worker_that_died_is_retried_after_its_lease(
     # A worker claimed attempt 1 and died before sending.
     Delivery.objects.update(attempts=1, next_attempt_at=now + DeliveryPolicy.current().lease)
     with django_capture_on_commit_callbacks(execute=True):
-        sweep_once(now=now + datetime.timedelta(seconds=10))
+        sweep_deliveries(now=now + datetime.timedelta(seconds=10))
     assert webhook.requests == []
     with django_capture_on_commit_callbacks(execute=True):
-        sweep_once(now=now + DeliveryPolicy.current().lease)
+        sweep_deliveries(now=now + DeliveryPolicy.current().lease)
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.attempts) == ("sent", 2)
 
@@ -447,3 +456,18 @@ def test_repeat_under_dedupe_key_sends_nothing_more(
         _unassigned([people.manager], dedupe_key="lead:42:unassigned")
     assert len(webhook.requests) == 1
     assert Delivery.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_jiepai_worker_sends_a_delivery_queued_in_the_database(people, webhook, settings):
+    from jiepai.deadlines.worker import Worker
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    _robot(f"{webhook.url}/cgi-bin/webhook/send?key=k1")
+    with transaction.atomic():
+        _business_change(people.manager)
+        _unassigned([people.manager])
+    assert webhook.requests == []  # queued as a task row, not sent by the request
+    Worker(interval=0).run_tasks()
+    assert len(webhook.requests) == 1
+    assert Delivery.objects.get().status == "sent"
