@@ -4,11 +4,14 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
+
+from jiepai.core.workbench import workbench
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html", {})
+    return render(request, "core/home.html", {"bench": workbench(request.user, now=timezone.now())})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
