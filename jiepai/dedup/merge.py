@@ -16,6 +16,7 @@ added to the survivor after the merge stay, fields edited after the merge keep t
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,13 +108,18 @@ def merge_fields(entity: str) -> list[str]:
     return [*MERGE_FIELDS[entity], *(f"custom.{key}" for key in custom)]
 
 
-def default_sources(records: list[models.Model], fields: list[str]) -> dict[str, int]:
-    """For each field, the record whose value is kept: the newest non-empty one (seed 002)."""
+def default_sources(
+    records: list[models.Model], fields: list[str], survivor: models.Model
+) -> dict[str, int]:
+    """For each field, the record whose value is kept: the newest non-empty one (seed 002).
+    The owner stays the survivor's owner (the other owners keep access through a share)."""
     newest_first = sorted(records, key=lambda r: (r.updated_at, r.pk), reverse=True)
     sources = {}
     for field in fields:
         source = next((r for r in newest_first if not _is_empty(_value(r, field))), newest_first[0])
         sources[field] = source.pk
+    if "owner" in sources and survivor.owner_id:  # type: ignore[attr-defined]
+        sources["owner"] = survivor.pk
     return sources
 
 
@@ -159,8 +165,9 @@ def _load(entity: str, ids: list[int], actor: User, *, lock: bool) -> list[model
 def preview_merge(*, entity: str, ids: list[int], actor: User) -> MergePreview:
     records = _load(entity, ids, actor, lock=False)
     fields = merge_fields(entity)
+    survivor = default_survivor(records)
     return MergePreview(
-        entity, records, fields, default_sources(records, fields), default_survivor(records)
+        entity, records, fields, default_sources(records, fields, survivor), survivor
     )
 
 
@@ -191,7 +198,8 @@ def merge_records(
             raise ValidationError(_("保留的记录必须是被合并的记录之一"))
         others = [r for r in records if r.pk != survivor.pk]
         fields = merge_fields(entity)
-        chosen = default_sources(records, fields)
+        owners = {r.pk: r.owner for r in records}  # before any field changes
+        chosen = default_sources(records, fields, survivor)
         for field, source in (sources or {}).items():
             if field in chosen and int(source) in by_id:
                 chosen[field] = int(source)
@@ -237,7 +245,7 @@ def merge_records(
 
         # 4. what belonged to the others now belongs to the survivor
         moved = _move_relations(entity, survivor.pk, [o.pk for o in others])
-        added_shares = _merge_shares(survivor, others)
+        added_shares = _merge_shares(survivor, others, owners)
         index_record(survivor, actor=actor)
         if entity == "account":
             reindex(
@@ -278,7 +286,7 @@ def merge_records(
             },
             now=now,
         )
-        _notify_owners(entity, records, survivor, actor, merge, undone=False)
+        _notify_owners(entity, owners.values(), survivor, actor, merge, undone=False)
     return merge
 
 
@@ -324,26 +332,26 @@ def _move_relations(
     return moved
 
 
-def _merge_shares(survivor: models.Model, others: list[models.Model]) -> dict[str, list[int]]:
+def _merge_shares(
+    survivor: models.Model, others: list[models.Model], owners: dict[int, Any]
+) -> dict[str, list[int]]:
+    """The survivor is shared with whoever the others were shared with, and with every owner
+    of a merged record who is not its owner now: nobody loses sight of their customer."""
     added: dict[str, list[int]] = {"shared_with": [], "teams": []}
     for name in added:
         manager = getattr(survivor, name)
         have = set(manager.values_list("pk", flat=True))
-        for other in others:
-            for pk in getattr(other, name).values_list("pk", flat=True):
-                if pk not in have:
-                    have.add(pk)
-                    added[name].append(pk)
+        wanted = [
+            pk for other in others for pk in getattr(other, name).values_list("pk", flat=True)
+        ]
+        if name == "shared_with":
+            wanted += [o.pk for o in owners.values() if o is not None]
+        for pk in wanted:
+            if pk not in have and pk != survivor.owner_id:  # type: ignore[attr-defined]
+                have.add(pk)
+                added[name].append(pk)
         if added[name]:
             manager.add(*added[name])
-    # the other owners keep seeing what they owned
-    owners = {o.owner_id for o in others if o.owner_id and o.owner_id != survivor.owner_id}
-    new_owners = [
-        pk for pk in owners if pk not in set(survivor.shared_with.values_list("pk", flat=True))
-    ]
-    if new_owners:
-        survivor.shared_with.add(*new_owners)
-        added["shared_with"] += new_owners
     return added
 
 
@@ -359,27 +367,29 @@ def _close_clusters(entity: str, ids: list[int]) -> None:
 
 def _notify_owners(
     entity: str,
-    records: list[models.Model],
+    owners: Iterable[User | None],
     survivor: models.Model,
     actor: User,
     merge: MergeRecord,
     *,
     undone: bool,
 ) -> None:
-    owners = {r.owner_id: r.owner for r in records if r.owner_id}
-    if len(owners) < 2:
+    """Merging (or un-merging) records of two or more owners tells each of them."""
+    distinct = {o.pk: o for o in owners if o is not None}
+    if len(distinct) < 2:
         return
     label = ENTITY_LABELS.get(entity, entity)
-    title = (
+    template = (
         _("%(who)s 撤销了%(label)s“%(name)s”的合并")
         if undone
         else _("%(who)s 合并了 %(n)d 条%(label)s到“%(name)s”")
-    ) % {"who": actor, "n": len(records), "label": label, "name": survivor}
+    )
     notify(
-        recipients=owners.values(),
+        recipients=distinct.values(),
         kind="dedup.merged",
-        title=title,
-        url=survivor.get_absolute_url(),
+        title=template
+        % {"who": actor, "n": len(merge.merged_ids) + 1, "label": label, "name": survivor},
+        url=survivor.get_absolute_url(),  # type: ignore[attr-defined]
         dedupe_key=f"dedup.merge:{merge.pk}:{'undo' if undone else 'merge'}",
     )
 
@@ -498,5 +508,6 @@ def undo_merge(
             data={"merge": merge.pk, "restored_ids": merge.merged_ids},
             now=now,
         )
-        _notify_owners(entity, records, survivor, actor, merge, undone=True)
+        owners = [survivor.owner, *(by_id[i].owner for i in merge.merged_ids)]
+        _notify_owners(entity, owners, survivor, actor, merge, undone=True)
     return merge
