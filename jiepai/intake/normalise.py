@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from jiepai.lib.phones import parse_phone
 from jiepai.lib.values import parse_decimal, to_half_width
 
 DEFAULT_REGION = "CN"
@@ -37,27 +37,13 @@ BUDGET_LIMIT = Decimal(10) ** 12  # Lead.budget: 14 digits, 2 after the point
 
 
 def normalise_phone(raw: object, region: str = DEFAULT_REGION) -> str:
-    """'138 0013 8000', '+86 138-0013-8000', '021-12345678' → E.164; ValueError if not a number."""
-    text = to_half_width(str(raw))
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(_("“%(value)s”不是有效的电话号码") % {"value": raw}) from exc
-    if not phonenumbers.is_valid_number(number):
+    """'138 0013 8000', '+86 138-0013-8000', '021-12345678 转808' → E.164 (the extension kept
+    after "转"), as jiepai.lib.phones reads them for duplicate matching; ValueError if it is
+    not a valid number."""
+    phone = parse_phone(raw, region=region)
+    if phone is None:
         raise ValueError(_("“%(value)s”不是有效的电话号码") % {"value": raw})
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def phone_variants(e164: str) -> list[str]:
-    """The forms the same number is commonly stored in (for matching records not normalised)."""
-    variants = [e164]
-    if e164.startswith("+86"):
-        national = e164[3:]
-        variants.append(national)
-        if len(national) == 11 and national.startswith("1"):
-            variants.append(f"{national[:3]} {national[3:7]} {national[7:]}")
-            variants.append(f"{national[:3]}-{national[3:7]}-{national[7:]}")
-    return variants
+    return str(phone)
 
 
 def normalise_email(raw: object) -> str:

@@ -29,9 +29,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jiepai.customers.models import Contact
 from jiepai.customfields.models import FieldDefinition
 from jiepai.customfields.services import clean_custom_values, definitions_for, sync_unique_values
+from jiepai.dedup.matcher import find_duplicates as dedup_find
+from jiepai.dedup.models import Policy
+from jiepai.dedup.selectors import policy_for
+from jiepai.dedup.services import record_saved
 from jiepai.events.services import record_event, snapshot
 from jiepai.intake import aliases, scoring
 from jiepai.intake.behaviour import attach_visitor_events, lock_visitor
@@ -48,7 +51,7 @@ from jiepai.intake.models import (
     RejectedReason,
     TagRule,
 )
-from jiepai.intake.normalise import clean_values, phone_variants
+from jiepai.intake.normalise import clean_values
 from jiepai.tagging.services import apply_tag
 
 #: any one of these makes a payload worth keeping as a lead (otherwise: rejected inbox)
@@ -98,11 +101,11 @@ class PreparedLead:
 class DuplicateMatch:
     entity: str  # "lead" or "contact"
     id: int
-    on: str  # "mobile" or "email"
-    account_id: int | None = None
+    score: float
+    on: tuple[str, ...]  # the shared keys: "mobile", "email", "pinyin_company" ...
 
     def as_json(self) -> dict[str, Any]:
-        return {"entity": self.entity, "id": self.id, "on": self.on}
+        return {"entity": self.entity, "id": self.id, "score": self.score, "on": list(self.on)}
 
 
 # --- preparing ----------------------------------------------------------------------------------
@@ -188,41 +191,44 @@ def fingerprint(payload: object) -> str:
 # --- duplicates ---------------------------------------------------------------------------------
 
 
-def find_duplicates(*, mobile: str = "", email: str = "", limit: int = 5) -> list[DuplicateMatch]:
-    """Existing leads and contacts with the same normalised phone or e-mail.
+def check_duplicates(
+    *, lead: Lead, actor: Any, now: datetime.datetime
+) -> tuple[list[DuplicateMatch], str]:
+    """Index the new lead for duplicate matching and find what it duplicates (jiepai.dedup).
 
-    DEDUP HOOK: exact matching until jiepai.dedup's `find_duplicates` lands; then this calls it.
-    Leads store phones normalised (E.164) by intake; contacts may hold a number as typed, so a
-    few common spellings of it are tried.
+    Leads: the lead policy decides (default "allow and flag": a DuplicateFlag for review); a
+    channel's lead is never refused, so a "block" policy flags here instead. Contacts: the same
+    person already on file as a contact (seed 002) — the best match at the act threshold links
+    the lead to that contact and its account. Returns (matches, a unique-rule clash message).
     """
-    if not mobile and not email:
-        return []
-    matches: list[DuplicateMatch] = []
-    lead_query = Q()
-    if mobile:
-        lead_query |= Q(mobile=mobile)
-    if email:
-        lead_query |= Q(email=email)
-    for lead_id, lead_mobile, account_id in (
-        Lead.objects.filter(lead_query, merged_into__isnull=True)
-        .order_by("-created_at")
-        .values_list("id", "mobile", "account_id")[:limit]
-    ):
-        on = "mobile" if mobile and lead_mobile == mobile else "email"
-        matches.append(DuplicateMatch("lead", lead_id, on, account_id))
-    contact_query = Q()
-    if mobile:
-        contact_query |= Q(mobile__in=phone_variants(mobile))
-    if email:
-        contact_query |= Q(email=email)
-    for contact_id, contact_email, account_id in (
-        Contact.objects.filter(contact_query, merged_into__isnull=True)
-        .order_by("-updated_at")
-        .values_list("id", "email", "account_id")[:limit]
-    ):
-        on = "email" if email and contact_email == email else "mobile"
-        matches.append(DuplicateMatch("contact", contact_id, on, account_id))
-    return matches
+    policy = policy_for("lead")
+    on_duplicate = Policy.ALLOW_AND_FLAG if policy.policy == Policy.BLOCK else None
+    clash = ""
+    try:
+        with transaction.atomic():
+            leads = record_saved(
+                lead, actor=actor, created=True, on_duplicate=on_duplicate, source="intake", now=now
+            )
+    except ValidationError as exc:
+        # An admin-made unique rule (e.g. one lead per mobile): keep the lead, say why.
+        leads, clash = [], "; ".join(exc.messages)
+    contacts = dedup_find(
+        "contact",
+        {f: getattr(lead, f) for f in ("name", "title", "company", "mobile", "email", "wechat")},
+        limit=3,
+    )
+    matches = [
+        DuplicateMatch(c.entity, c.object_id, round(c.score, 3), tuple(c.shared_keys))
+        for c in [*leads, *contacts]
+    ]
+    best = next((c for c in contacts if c.score >= policy.act_threshold), None)
+    if best is not None and best.record is not None:
+        lead.contact_id = best.object_id
+        lead.account_id = getattr(best.record, "account_id", None)
+        Lead.objects.filter(pk=lead.pk).update(
+            contact_id=lead.contact_id, account_id=lead.account_id
+        )
+    return matches, clash
 
 
 # --- tags ---------------------------------------------------------------------------------------
@@ -386,10 +392,6 @@ def _create(
         state = LeadState.NURTURE
     else:
         state = LeadState.UNASSIGNED
-    duplicates = find_duplicates(
-        mobile=prepared.values.get("mobile", ""), email=prepared.values.get("email", "")
-    )
-    contact_match = next((d for d in duplicates if d.entity == "contact"), None)
     lead = Lead(
         **prepared.values,
         channel=channel,
@@ -408,8 +410,6 @@ def _create(
             intent=intent,
             weights=config,
         ),
-        contact_id=contact_match.id if contact_match else None,
-        account_id=contact_match.account_id if contact_match else None,
     )
     lead.save(force_insert=True)
     if prepared.custom and any(d.unique for d in definitions):
@@ -441,12 +441,16 @@ def _create(
         },
         now=now,
     )
-    if duplicates:
+    duplicates, clash = check_duplicates(lead=lead, actor=actor, now=now)
+    if clash:
+        prepared.errors["duplicate"] = clash
+        Lead.objects.filter(pk=lead.pk).update(field_errors=prepared.errors)
+    if any(d.entity == "contact" for d in duplicates):
         record_event(
             subject=lead,
-            verb="lead.duplicate_suspected",
+            verb="lead.contact_matched",
             actor=actor,
-            data={"matches": [d.as_json() for d in duplicates]},
+            data={"matches": [d.as_json() for d in duplicates if d.entity == "contact"]},
             now=now,
         )
     if prepared.visitor_id:
@@ -501,7 +505,9 @@ def complete_lead(
     values = normalise_edit(values)
     with transaction.atomic():
         # The row lock makes "complete and route" happen once when two people press it at once.
-        current = Lead.objects.select_for_update().select_related("channel").get(pk=lead.pk)
+        current = (
+            Lead.objects.select_for_update(of=("self",)).select_related("channel").get(pk=lead.pk)
+        )
         if current.state != LeadState.INCOMPLETE:
             raise ValidationError(_("这条线索已不在待补全池"))
         update_lead(actor=actor, lead=current, values=dict(values), custom=custom, now=now)

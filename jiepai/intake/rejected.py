@@ -89,7 +89,9 @@ def replay_rejected(
     with transaction.atomic():
         # Row lock: two admins replaying the same payload at once replay it once.
         row = (
-            RejectedIntake.objects.select_for_update().select_related("channel").get(pk=rejected.pk)
+            RejectedIntake.objects.select_for_update(of=("self",))
+            .select_related("channel")
+            .get(pk=rejected.pk)
         )
         if row.status != RejectedStatus.OPEN:
             raise ValidationError(_("这条记录已处理"))

@@ -11,7 +11,6 @@ from jiepai.intake.normalise import (
     normalise_budget,
     normalise_email,
     normalise_phone,
-    phone_variants,
 )
 
 
@@ -39,8 +38,8 @@ def test_invalid_numbers_raise(raw):
         normalise_phone(raw)
 
 
-def test_phone_variants_include_national_forms():
-    assert "13800138000" in phone_variants("+8613800138000")
+def test_extension_is_kept_after_the_number():
+    assert normalise_phone("021-12345678 转808") == "+862112345678 转808"
 
 
 def test_email_is_lowercased_and_checked():

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 
 from jiepai.customers.models import Contact
 from jiepai.customfields.models import FieldDefinition
+from jiepai.dedup.models import DuplicateFlag, Policy
+from jiepai.dedup.selectors import policy_for
 from jiepai.events.models import Event
 from jiepai.intake.models import IdempotencyKey, Lead, LeadState, TagRule
 from jiepai.intake.pipeline import (
@@ -165,8 +167,30 @@ def test_booth_from_source_becomes_source_detail(expo, now):
 def test_same_phone_as_existing_lead_is_reported_as_duplicate(web, now):
     first = intake_lead(channel=web, payload=FORM, now=now)
     second = intake_lead(channel=web, payload={**FORM, "手机号": "+86 138-0013-8000"}, now=now)
-    assert second.body["duplicates"] == [{"entity": "lead", "id": first.lead_id, "on": "mobile"}]
-    assert Event.objects.filter(subject_id=second.lead_id, verb="lead.duplicate_suspected").exists()
+    [match] = second.body["duplicates"]
+    assert (match["entity"], match["id"]) == ("lead", first.lead_id)
+    assert "mobile" in match["on"] and match["score"] >= 0.9
+    assert DuplicateFlag.objects.filter(object_id=second.lead_id, candidate_id=first.lead_id)
+
+
+def test_a_duplicate_lead_is_still_created_under_a_block_policy(web, now):
+    policy = policy_for("lead")
+    policy.policy = Policy.BLOCK
+    policy.save()
+    intake_lead(channel=web, payload=FORM, now=now)
+    second = intake_lead(channel=web, payload=FORM, now=now)
+    assert second.status == 201 and Lead.objects.count() == 2
+    assert second.body["duplicates"]
+
+
+def test_unique_rule_clash_keeps_the_lead_and_says_why(web, now, people):
+    from jiepai.dedup.services import set_unique_rule
+
+    intake_lead(channel=web, payload=FORM, now=now)
+    set_unique_rule(entity="lead", kind="mobile", active=True, actor=people.admin)
+    second = intake_lead(channel=web, payload=FORM, now=now)
+    assert second.status == 201 and Lead.objects.count() == 2
+    assert second.body["field_errors"]["duplicate"]
 
 
 def test_contact_with_same_phone_links_the_lead_to_contact_and_account(web, now, people):
