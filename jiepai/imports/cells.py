@@ -69,6 +69,7 @@ class Lookups:
         self._channels: dict[str, Channel] | None = None
         self._stages: dict[str, Stage] | None = None
         self._subtree: set[int] | None = None
+        self._import_channel: Channel | None = None
 
     # people ----------------------------------------------------------------------------------
     def user(self, text: str) -> User:
@@ -142,12 +143,14 @@ class Lookups:
 
     def import_channel(self) -> Channel:
         """The channel imported leads come from unless a column names another."""
-        channel = Channel.objects.filter(kind=ChannelKind.IMPORT, active=True).first()
-        if channel is None:
-            channel, _created = Channel.objects.get_or_create(
-                slug="import", defaults={"name": "批量导入", "kind": ChannelKind.IMPORT}
-            )
-        return channel
+        if self._import_channel is None:
+            channel = Channel.objects.filter(kind=ChannelKind.IMPORT, active=True).first()
+            if channel is None:
+                channel, _created = Channel.objects.get_or_create(
+                    slug="import", defaults={"name": "批量导入", "kind": ChannelKind.IMPORT}
+                )
+            self._import_channel = channel
+        return self._import_channel
 
     def stage(self, text: str) -> Stage:
         if self._stages is None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Model, Q
+from django.db.models import Model
 from django.utils.translation import gettext as _
 
 from jiepai.core.entities import model_for
@@ -102,24 +102,20 @@ def find_existing(entity: str, rows: list[dict[str, Any]]) -> list[list[tuple[in
     model = model_for(entity)
     wanted: dict[str, set[str]] = {}
     per_row = [match_keys(entity, values) for values in rows]
-    for keys in per_row:
+    for values, keys in zip(rows, per_row, strict=True):
         for field, key in keys:
-            wanted.setdefault(field, set()).add(key)
+            # Look up both the normalised key and the value as typed: stored values are
+            # whatever people typed, and an indexed `IN` beats a case-insensitive scan.
+            wanted.setdefault(field, set()).update((key, str(values.get(field, "")).strip()))
     index: dict[tuple[str, str], list[int]] = {}
     normalisers = {k.field: k.normalise for k in key_fields(entity)}
     for field, keys in wanted.items():
         if not keys:
             continue
-        raw_forms = set(keys)
+        raw_forms = {k for k in keys if k}
         if field == "mobile":
-            raw_forms |= {f"+86{k}" for k in keys}
-        if field == "email":
-            condition = Q()
-            for key in keys:
-                condition |= Q(email__iexact=key)
-            found = _live(model).filter(condition)
-        else:
-            found = _live(model).filter(**{f"{field}__in": raw_forms})
+            raw_forms |= {f"+86{k}" for k in keys if k.isdigit()}
+        found = _live(model).filter(**{f"{field}__in": raw_forms})
         normalise = normalisers.get(field, lambda v: str(v).strip())
         for pk, value in found.values_list("pk", field):
             index.setdefault((field, normalise(value)), []).append(pk)

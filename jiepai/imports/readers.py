@@ -71,7 +71,7 @@ class Table:
         if self.kind == "csv":
             yield from _csv_rows(self._path, self.encoding, self._delimiter)
         else:
-            yield from _calamine_rows(self._path, self.sheet_name)
+            yield from _calamine_rows(self._path, self.sheet_name, self.kind)
 
 
 def column_letter(index: int) -> str:
@@ -197,7 +197,7 @@ def _open_xlsx(path: Path, *, max_rows: int) -> Table:
         names = set(archive.namelist())
         if "xl/workbook.xml" not in names:
             raise ReadError(_("文件内容不是 Excel 工作簿(可能是 Word 文档或压缩包)"))
-        workbook = _calamine(path)
+        workbook = _calamine(path, "xlsx")
         index, name = _first_visible_sheet(workbook)
         try:
             member = _sheet_part(archive, index)
@@ -212,9 +212,14 @@ def _open_xlsx(path: Path, *, max_rows: int) -> Table:
     return table
 
 
-def _calamine(path: Path) -> python_calamine.CalamineWorkbook:
+def _calamine(path: Path, kind: str) -> python_calamine.CalamineWorkbook:
+    expected = (".xlsx", ".xlsm") if kind == "xlsx" else (".xls",)
     try:
-        return python_calamine.CalamineWorkbook.from_path(str(path))
+        if path.suffix.lower() in expected:
+            return python_calamine.CalamineWorkbook.from_path(str(path))
+        # Named otherwise (or an .xlsx named .xls): calamine then decides by the content.
+        with path.open("rb") as handle:
+            return python_calamine.CalamineWorkbook.from_filelike(handle)
     except python_calamine.PasswordError as exc:
         raise ReadError(_("文件设置了打开密码,请在 Excel 中取消密码后再导入")) from exc
     except (python_calamine.CalamineError, OSError, ValueError) as exc:
@@ -222,7 +227,7 @@ def _calamine(path: Path) -> python_calamine.CalamineWorkbook:
 
 
 def _open_xls(path: Path, *, max_rows: int) -> Table:
-    workbook = _calamine(path)
+    workbook = _calamine(path, "xls")
     _index, name = _first_visible_sheet(workbook)
     try:
         sheet = workbook.get_sheet_by_name(name)
@@ -243,8 +248,8 @@ def _tidy(value: Cell) -> Cell:
     return value
 
 
-def _calamine_rows(path: Path, sheet_name: str) -> Iterator[tuple[int, list[Cell]]]:
-    workbook = _calamine(path)
+def _calamine_rows(path: Path, sheet_name: str, kind: str) -> Iterator[tuple[int, list[Cell]]]:
+    workbook = _calamine(path, kind)
     try:
         sheet = workbook.get_sheet_by_name(sheet_name)
     except python_calamine.CalamineError as exc:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import importlib
 import json
 import logging
 from collections import Counter
@@ -30,7 +29,6 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -177,25 +175,6 @@ def _normalised_cell(value: Any) -> str:
     return " ".join(cell_text(value).split()).lower()
 
 
-def route_leads(lead_ids: list[int], *, actor: User | None, now: datetime.datetime) -> int:
-    """Route imported leads that have no owner, if the routing app is installed; returns how
-    many were routed. Each lead is routed in its own transaction by route_lead."""
-    if not lead_ids or not apps.is_installed("jiepai.routing"):
-        return 0
-    route_lead = getattr(importlib.import_module("jiepai.routing.services"), "route_lead", None)
-    if route_lead is None:
-        return 0
-    Lead = model_for("lead")
-    routed = 0
-    for lead in Lead.objects.filter(pk__in=lead_ids, owner__isnull=True):
-        try:
-            route_lead(lead=lead, now=now, actor=actor)
-            routed += 1
-        except Exception:  # a routing failure leaves the lead in its queue, never fails the import
-            logger.exception("routing imported lead %s failed", lead.pk)
-    return routed
-
-
 # --- the runner -------------------------------------------------------------------------------
 
 
@@ -219,7 +198,6 @@ class ImportRunner:
         job: ImportJob | None = None,
         formula_cells: set[tuple[int, int]] | None = None,
         chunk_size: int | None = None,
-        route: bool = True,
     ) -> None:
         self.entity = entity
         self.model = model_for(entity)
@@ -230,7 +208,6 @@ class ImportRunner:
         self.job = job
         self.formula_cells = formula_cells or set()
         self.chunk_size = chunk_size or CHUNK_SIZE
-        self.route = route
         self.specs = field_specs(entity)
         self.by_key = {s.key: s for s in self.specs}
         self.definitions = [s.definition for s in self.specs if s.definition is not None]
@@ -242,12 +219,14 @@ class ImportRunner:
         )
         self.column_of = {k: c for c, k in self.mapping}
         self.lookups = Lookups(actor)
+        self.lookup_fields = {
+            s.key for s in self.specs if s.kind in ("account", "contact", "channel", "stage")
+        }
         self.counts: Counter[str] = Counter()
         self.unmatched: dict[str, dict[str, int]] = {}
         self.results: list[RowResult] = []
         self.keep_results = job is None
         self.processed = 0
-        self.to_route: list[int] = []
         self._seen_keys: dict[str, int] = {}
         self._index: dict[tuple[str, str], Any] = {}  # match key → record id or pending _Row
         self._pending: list[tuple[str, str]] = []
@@ -302,9 +281,6 @@ class ImportRunner:
                 else:
                     self._index[index_key] = entry.record_id
         self._pending = []
-        if self.route and self.to_route and self.entity == "lead" and self.job is not None:
-            route_leads(self.to_route, actor=self.actor, now=self.now)
-        self.to_route = []
 
     # prepare ---------------------------------------------------------------------------------
     def _column(self, key: str) -> str:
@@ -366,11 +342,20 @@ class ImportRunner:
                 values=row.create_values,
                 custom=row.custom,
                 definitions=self.definitions,
+                trusted=self._trusted(row.create_values),
             )
         except ValidationError as exc:
             row.errors.extend(self._errors_from(exc))
             row.action = "failed"
         return row
+
+    def _trusted(self, values: dict[str, Any]) -> tuple[str, ...]:
+        """Foreign keys set from Lookups or service defaults: rows known to exist."""
+        return tuple(
+            name
+            for name, value in values.items()
+            if isinstance(value, models.Model) or (name in self.lookup_fields and value)
+        )
 
     def _errors_from(self, exc: ValidationError) -> list[dict[str, str]]:
         errors = []
@@ -528,10 +513,6 @@ class ImportRunner:
         self._count(rows)
         if self.job is not None:
             self._save_progress(len(rows))
-        if self.entity == "lead":
-            self.to_route.extend(
-                r.record_id for r in creates if r.record_id and not r.create_values.get("owner")
-            )
         if self.keep_results:
             self.results.extend(self._result(r) for r in rows)
 

@@ -29,12 +29,16 @@ from jiepai.imports.fields import (
 from jiepai.imports.models import (
     DuplicatePolicy,
     ImportJob,
+    ImportLedger,
     ImportMapping,
     ImportStatus,
+    RowOutcome,
 )
 from jiepai.imports.readers import ReadError, Table, open_table
 from jiepai.imports.runner import ImportRunner, RowResult, max_rows
+from jiepai.intake.models import Lead
 from jiepai.org.models import User
+from jiepai.routing.services import route_lead
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +252,22 @@ def run_job(job: ImportJob, *, now: datetime.datetime | None = None) -> ImportJo
         unmatched=runner.unmatched,
     )
     job.refresh_from_db()
+    if job.entity == "lead":
+        # Routing runs one lead per transaction at its own pace (route_lead takes ~10 ms a
+        # lead), so it is a task of its own after the import rather than part of it.
+        from jiepai.imports.tasks import route_imported_leads
+
+        route_imported_leads.enqueue(job_id=job.pk)
     return job
+
+
+def imported_lead_ids(job: ImportJob) -> list[int]:
+    """Leads this job created (the ledger knows them even after a resumed run)."""
+    return list(
+        ImportLedger.objects.filter(
+            job=job, entity="lead", outcome__in=[RowOutcome.CREATED, RowOutcome.FLAGGED]
+        ).values_list("record_id", flat=True)
+    )
 
 
 def _fail(job: ImportJob, message: str) -> ImportJob:
@@ -257,6 +276,21 @@ def _fail(job: ImportJob, message: str) -> ImportJob:
     )
     job.refresh_from_db()
     return job
+
+
+def route_leads(lead_ids: list[int], *, actor: User | None, now: datetime.datetime) -> int:
+    """Route imported leads that still have no owner through jiepai.routing (each lead in its
+    own transaction, so a lead claimed meanwhile is left alone); returns how many were routed."""
+    routed = 0
+    for start in range(0, len(lead_ids), 500):
+        batch = lead_ids[start : start + 500]
+        for lead in Lead.objects.filter(pk__in=batch, owner__isnull=True, state="unassigned"):
+            try:
+                route_lead(lead=lead, now=now, actor=actor)
+                routed += 1
+            except Exception:  # a routing failure leaves the lead in its queue
+                logger.exception("routing imported lead %s failed", lead.pk)
+    return routed
 
 
 def visible_jobs(user: User) -> models.QuerySet[ImportJob]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django_tasks import task
 
 from jiepai.imports.models import ImportJob
-from jiepai.imports.services import run_job
+from jiepai.imports.services import imported_lead_ids, route_leads, run_job
 
 
 @task()
@@ -14,3 +15,12 @@ def run_import_job(job_id: int) -> str:
     if job is None:
         return "missing"
     return run_job(job).status
+
+
+@task()
+def route_imported_leads(job_id: int) -> int:
+    """Route the leads a job created that still have no owner; returns how many were routed."""
+    job = ImportJob.objects.filter(pk=job_id).select_related("created_by").first()
+    if job is None:
+        return 0
+    return route_leads(imported_lead_ids(job), actor=job.created_by, now=timezone.now())
