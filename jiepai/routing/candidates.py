@@ -7,6 +7,7 @@ opportunity / conversion figures), then `jiepai.routing.scoring` decides in pure
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -19,18 +20,24 @@ from jiepai.routing import scoring
 from jiepai.routing.models import PolicyKind, RoutingPolicy
 
 
+def _pool_filter(policy: RoutingPolicy) -> tuple[Q | None, list[int]]:
+    """(the filter on users, the policy's department ids by path) for a policy's pool."""
+    departments = list(policy.departments.order_by("path").values_list("id", "path"))
+    rep_ids = list(policy.reps.values_list("id", flat=True))
+    if not departments and not rep_ids:
+        return None, []
+    rule = Q(pk__in=rep_ids)
+    for _id, path in departments:
+        rule |= Q(role=Role.REP, department__path__startswith=path)
+    return rule, [pk for pk, _path in departments]
+
+
 def pool_users(policy: RoutingPolicy) -> QuerySet[User]:
     """Reps a policy routes to: its named reps, plus the reps of its departments (subtrees);
     every active rep when it names neither."""
     users = User.objects.filter(is_active=True, rep_profile__isnull=False)
-    paths = list(policy.departments.values_list("path", flat=True))
-    rep_ids = list(policy.reps.values_list("id", flat=True))
-    if not paths and not rep_ids:
-        return users.filter(role=Role.REP)
-    rule = Q(pk__in=rep_ids)
-    for path in paths:
-        rule |= Q(role=Role.REP, department__path__startswith=path)
-    return users.filter(rule)
+    rule, _departments = _pool_filter(policy)
+    return users.filter(role=Role.REP) if rule is None else users.filter(rule)
 
 
 def active_lead_counts(rep_ids: list[int]) -> dict[int, int]:
@@ -54,10 +61,27 @@ def _band_filter(band: str, prefix: str = "") -> Q:
     )
 
 
+@dataclass
+class Pool:
+    """A policy's candidates for one lead, the users behind them, and the department whose
+    unassigned queue the lead falls into when nobody can take it (None: company-wide)."""
+
+    candidates: list[scoring.Candidate]
+    users: dict[int, User]
+    queue_department_id: int | None
+
+
 def load_candidates(
     *, policy: RoutingPolicy, lead: Lead, now: datetime.datetime
 ) -> list[scoring.Candidate]:
-    users = list(pool_users(policy).select_related("rep_profile").order_by("id"))
+    return load_pool(policy=policy, lead=lead, now=now).candidates
+
+
+def load_pool(*, policy: RoutingPolicy, lead: Lead, now: datetime.datetime) -> Pool:
+    rule, department_ids = _pool_filter(policy)
+    users_qs = User.objects.filter(is_active=True, rep_profile__isnull=False)
+    users_qs = users_qs.filter(role=Role.REP) if rule is None else users_qs.filter(rule)
+    users = list(users_qs.select_related("rep_profile").order_by("id"))
     ids = [u.pk for u in users]
     active = active_lead_counts(ids)
     open_opps: dict[int, int] = {}
@@ -138,14 +162,23 @@ def load_candidates(
                 declares_band=bool(band) and band in (profile.deal_size_bands or []),
             )
         )
-    return candidates
+    return Pool(
+        candidates,
+        {u.pk: u for u in users},
+        department_ids[0] if department_ids else None,
+    )
 
 
-def nearest_managers(department: Department | None, *, exclude: int | None = None) -> list[User]:
-    """The manager of `department` or, failing that, of its nearest ancestor that has one;
+def nearest_managers(department_id: int | None, *, exclude: int | None = None) -> list[User]:
+    """The manager of the department or, failing that, of its nearest ancestor that has one;
     directors when nobody up the tree manages it (a company-wide queue)."""
-    if department is not None:
-        ids = [int(part) for part in department.path.strip("/").split("/") if part]
+    path = (
+        Department.objects.filter(pk=department_id).values_list("path", flat=True).first()
+        if department_id
+        else None
+    )
+    if path:
+        ids = [int(part) for part in path.strip("/").split("/") if part]
         for node in (
             Department.objects.filter(pk__in=ids, manager__isnull=False, manager__is_active=True)
             .exclude(manager_id=exclude)

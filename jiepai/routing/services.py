@@ -36,7 +36,7 @@ from jiepai.notify.services import notify
 from jiepai.org.models import RepProfile, Role, User
 from jiepai.org.visibility import can_see, subtree_department_ids
 from jiepai.routing import conditions, scoring
-from jiepai.routing.candidates import active_lead_counts, load_candidates, nearest_managers
+from jiepai.routing.candidates import Pool, active_lead_counts, load_pool, nearest_managers
 from jiepai.routing.models import (
     Assignment,
     AssignMethod,
@@ -177,24 +177,24 @@ def _window(lead: Lead, policy: RoutingPolicy | None) -> datetime.timedelta:
 def _assign(
     *,
     lead: Lead,
-    rep_id: int,
+    rep: User,
     policy: RoutingPolicy | None,
     method: str,
     now: datetime.datetime,
     keep_state: bool = False,
 ) -> Assignment:
-    """Make `rep_id` the lead's owner, start its response window, open an Assignment."""
+    """Make `rep` the lead's owner, start its response window, open an Assignment."""
     due = None if keep_state else now + _window(lead, policy)
-    values: dict[str, Any] = {"owner_id": rep_id, "updated_at": now, "response_due_at": due}
+    values: dict[str, Any] = {"owner_id": rep.pk, "updated_at": now, "response_due_at": due}
     if not keep_state:
         values.update(state=LeadState.ASSIGNED, assigned_at=now)
     Lead.objects.filter(pk=lead.pk).update(**values)
     for name, value in values.items():
         setattr(lead, name, value)
-    lead.owner = None if rep_id is None else User.objects.get(pk=rep_id)
+    lead.owner = rep
     return Assignment.objects.create(
         lead=lead,
-        rep_id=rep_id,
+        rep=rep,
         policy=policy,
         method=method,
         assigned_at=now,
@@ -208,9 +208,29 @@ def _end_assignment(lead: Lead, reason: str, now: datetime.datetime) -> None:
     )
 
 
-def _routing_row(lead: Lead) -> LeadRouting:
-    row, _created = LeadRouting.objects.get_or_create(lead=lead)
-    return row
+def _queue_department_id(policy: RoutingPolicy | None) -> int | None:
+    if policy is None:
+        return None
+    return policy.departments.order_by("path").values_list("id", flat=True).first()
+
+
+def _set_routing(
+    lead: Lead,
+    *,
+    policy: RoutingPolicy | None,
+    queue_department_id: int | None,
+    escalated_at: datetime.datetime | None = None,
+    reason: str = "",
+) -> None:
+    LeadRouting.objects.update_or_create(
+        lead=lead,
+        defaults={
+            "policy": policy,
+            "queue_department_id": queue_department_id,
+            "escalated_at": escalated_at,
+            "escalation_reason": reason,
+        },
+    )
 
 
 def _to_queue(
@@ -219,6 +239,7 @@ def _to_queue(
     policy: RoutingPolicy | None,
     reason: str,
     now: datetime.datetime,
+    queue_department_id: int | None = None,
 ) -> list[User]:
     """Put the lead in its unassigned queue (no owner) and notify the responsible manager(s)."""
     Lead.objects.filter(pk=lead.pk).update(
@@ -230,13 +251,16 @@ def _to_queue(
         LeadState.UNASSIGNED,
         None,
     )
-    row = _routing_row(lead)
-    if policy is not None:
-        row.policy = policy
-        row.queue_department = policy.departments.order_by("path").first()
-    row.escalated_at, row.escalation_reason = now, reason
-    row.save()
-    managers = nearest_managers(row.queue_department)
+    if queue_department_id is None:
+        queue_department_id = _queue_department_id(policy)
+    _set_routing(
+        lead,
+        policy=policy,
+        queue_department_id=queue_department_id,
+        escalated_at=now,
+        reason=reason,
+    )
+    managers = nearest_managers(queue_department_id)
     notify(
         recipients=managers,
         kind="routing.unassigned",
@@ -264,6 +288,10 @@ def _person(user_id: int | None, candidates: list[scoring.Candidate] | None = No
             return {"id": c.rep_id, "name": c.name}
     user = User.objects.filter(pk=user_id).first()
     return {"id": user_id, "name": str(user) if user else f"#{user_id}"}
+
+
+def _who(user: User) -> dict[str, Any]:
+    return {"id": user.pk, "name": str(user)}
 
 
 def _policy_json(policy: RoutingPolicy | None) -> Any:
@@ -311,20 +339,20 @@ def route_lead(
                     "outcome": "unassigned",
                     "reason": "no_policy",
                     "rule_errors": rule_errors,
-                    "notified": [_person(m.pk) for m in managers],
+                    "notified": [_who(m) for m in managers],
                 },
                 now=now,
             )
             return RoutingDecision(lead=lead, outcome="unassigned", reason="no_policy", event=event)
-        candidates = load_candidates(policy=policy, lead=lead, now=now)
-        choice = _decide(policy, candidates, previous=set(), reassigning=False)
+        pool = load_pool(policy=policy, lead=lead, now=now)
+        choice = _decide(policy, pool.candidates, previous=set(), reassigning=False)
         return _apply_route(
             lead=lead,
             policy=policy,
             rule=rule,
             source=source,
             rule_errors=rule_errors,
-            candidates=candidates,
+            pool=pool,
             choice=choice,
             now=now,
             actor=actor,
@@ -338,16 +366,13 @@ def _apply_route(
     rule: RoutingRule | None,
     source: str,
     rule_errors: list[str],
-    candidates: list[scoring.Candidate],
+    pool: Pool,
     choice: scoring.Choice,
     now: datetime.datetime,
     actor: User | None,
 ) -> RoutingDecision:
-    row = _routing_row(lead)
-    row.policy = policy
-    row.queue_department = policy.departments.order_by("path").first()
-    row.escalated_at, row.escalation_reason = None, ""
-    row.save()
+    candidates = pool.candidates
+    scored = [s.as_json() for s in choice.scored]
     data: dict[str, Any] = {
         "policy": _policy_json(policy),
         "source": source,
@@ -355,14 +380,19 @@ def _apply_route(
         "rule_errors": rule_errors,
         "reason": choice.reason,
         "params": choice.params,
-        "candidates": [s.as_json() for s in choice.scored],
+        "candidates": scored,
     }
     before = {"state": lead.state, "owner": lead.owner_id}
-    scored = [s.as_json() for s in choice.scored]
 
     if not choice.chosen:
-        managers = _to_queue(lead=lead, policy=policy, reason="no_eligible", now=now)
-        data.update(outcome="unassigned", notified=[_person(m.pk) for m in managers])
+        managers = _to_queue(
+            lead=lead,
+            policy=policy,
+            reason="no_eligible",
+            now=now,
+            queue_department_id=pool.queue_department_id,
+        )
+        data.update(outcome="unassigned", notified=[_who(m) for m in managers])
         event = record_event(
             subject=lead,
             verb="lead.routed",
@@ -382,6 +412,7 @@ def _apply_route(
             event=event,
         )
 
+    _set_routing(lead, policy=policy, queue_department_id=pool.queue_department_id)
     if policy.kind == PolicyKind.WEIGHTED_POOL:
         offered = _open_offers(lead=lead, policy=policy, choice=choice, now=now)
         data.update(
@@ -398,13 +429,12 @@ def _apply_route(
             data=data,
             now=now,
         )
-        reps = list(User.objects.filter(pk__in=[c.rep_id for c in choice.chosen]))
         return RoutingDecision(
             lead=lead,
             outcome="offered",
             policy=policy,
             rule=rule,
-            offered_to=reps,
+            offered_to=[pool.users[c.rep_id] for c in choice.chosen],
             reason=choice.reason,
             candidates=scored,
             event=event,
@@ -416,7 +446,7 @@ def _apply_route(
         if policy.kind == PolicyKind.CAPABILITY_MATCH
         else AssignMethod.ROUND_ROBIN
     )
-    _assign(lead=lead, rep_id=winner.rep_id, policy=policy, method=method, now=now)
+    _assign(lead=lead, rep=pool.users[winner.rep_id], policy=policy, method=method, now=now)
     _advance_pointer(policy, winner.rep_id, now)
     data.update(outcome="assigned", winner=_person(winner.rep_id, candidates))
     event = record_event(
@@ -537,7 +567,7 @@ def claim_offer(*, offer: LeadOffer, rep: User, now: datetime.datetime | None = 
         if lead.state != LeadState.OFFERED:
             raise ValidationError(_("这条线索已不在抢单中"), code="taken")
         policy = offer.round.policy
-        _assign(lead=lead, rep_id=rep.pk, policy=policy, method=AssignMethod.OFFER_CLAIMED, now=now)
+        _assign(lead=lead, rep=rep, policy=policy, method=AssignMethod.OFFER_CLAIMED, now=now)
         _close_offers(offer.round_id, winner_id=rep.pk)
         record_event(
             subject=lead,
@@ -547,7 +577,7 @@ def claim_offer(*, offer: LeadOffer, rep: User, now: datetime.datetime | None = 
             after={"state": lead.state, "owner": rep.pk, "response_due_at": lead.response_due_at},
             data={
                 "policy": _policy_json(policy),
-                "winner": _person(rep.pk),
+                "winner": _who(rep),
                 "rank": offer.rank,
                 "score": round(offer.score, 4),
                 "seconds_to_claim": int((now - offer.round.offered_at).total_seconds()),
@@ -588,26 +618,24 @@ def lock_offer_round(offer_round: OfferRound, now: datetime.datetime) -> None:
     for offer in offers:
         profile = getattr(offer.rep, "rep_profile", None)
         if profile is None or not offer.rep.is_active or profile.paused:
-            skipped.append({**_person(offer.rep_id), "excluded": "paused"})
+            skipped.append({**_who(offer.rep), "excluded": "paused"})
             continue
         if counts.get(offer.rep_id, 0) >= profile.capacity:
-            skipped.append({**_person(offer.rep_id), "excluded": "at_capacity"})
+            skipped.append({**_who(offer.rep), "excluded": "at_capacity"})
             continue
         winner = offer
         break
     policy = offer_round.policy
     data: dict[str, Any] = {
         "policy": _policy_json(policy),
-        "offered_to": [
-            {**_person(o.rep_id), "rank": o.rank, "score": round(o.score, 4)} for o in offers
-        ],
+        "offered_to": [{**_who(o.rep), "rank": o.rank, "score": round(o.score, 4)} for o in offers],
         "skipped": skipped,
         "minutes": int((now - offer_round.offered_at).total_seconds() // 60),
     }
     if winner is None:
         _close_offers(offer_round.pk, winner_id=None)
         managers = _to_queue(lead=lead, policy=policy, reason="nobody_claimed", now=now)
-        data.update(outcome="unassigned", notified=[_person(m.pk) for m in managers])
+        data.update(outcome="unassigned", notified=[_who(m) for m in managers])
         record_event(
             subject=lead,
             verb="lead.locked",
@@ -618,13 +646,11 @@ def lock_offer_round(offer_round: OfferRound, now: datetime.datetime) -> None:
         )
         return
     OfferRound.objects.filter(pk=offer_round.pk).update(winner_id=winner.rep_id)
-    _assign(
-        lead=lead, rep_id=winner.rep_id, policy=policy, method=AssignMethod.OFFER_LOCKED, now=now
-    )
+    _assign(lead=lead, rep=winner.rep, policy=policy, method=AssignMethod.OFFER_LOCKED, now=now)
     _close_offers(offer_round.pk, winner_id=winner.rep_id)
     data.update(
         outcome="assigned",
-        winner={**_person(winner.rep_id), "rank": winner.rank, "score": round(winner.score, 4)},
+        winner={**_who(winner.rep), "rank": winner.rank, "score": round(winner.score, 4)},
     )
     record_event(
         subject=lead,
@@ -715,12 +741,11 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
     policy = routing.policy if routing and routing.policy else select_policy(lead)[0]
     previous_owner = lead.owner
     limit = policy.max_reassignments if policy else 2
-    manager_recipients = nearest_managers(previous_owner.department, exclude=previous_owner.pk)
     before = {"state": lead.state, "owner": previous_owner.pk}
     base: dict[str, Any] = {
         "reason": "window_expired",
         "policy": _policy_json(policy),
-        "from": _person(previous_owner.pk),
+        "from": _who(previous_owner),
         "reassign_count": lead.reassign_count,
         "max_reassignments": limit,
         "assigned_at": lead.assigned_at,
@@ -737,7 +762,8 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
         _escalate(lead, policy, "max_reassignments" if policy else "no_policy", before, base, now)
         return
     previous = set(Assignment.objects.filter(lead=lead).values_list("rep_id", flat=True))
-    candidates = load_candidates(policy=policy, lead=lead, now=now)
+    pool = load_pool(policy=policy, lead=lead, now=now)
+    candidates = pool.candidates
     choice = _decide(policy, candidates, previous=previous, reassigning=True)
     base.update(
         candidates=[s.as_json() for s in choice.scored],
@@ -750,7 +776,7 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
     winner = choice.chosen[0]
     _assign(
         lead=lead,
-        rep_id=winner.rep_id,
+        rep=pool.users[winner.rep_id],
         policy=policy,
         method=AssignMethod.WINDOW_REASSIGNED,
         now=now,
@@ -775,7 +801,7 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
     )
     _notify_assigned(lead, now, body=_("前一位销售超时未联系,改派给你"))
     notify(
-        recipients=manager_recipients,
+        recipients=nearest_managers(previous_owner.department_id, exclude=previous_owner.pk),
         kind="routing.window_reassigned",
         title=_("超时改派:%(lead)s 从 %(old)s 改派给 %(new)s")
         % {"lead": lead, "old": previous_owner, "new": lead.owner},
@@ -798,7 +824,7 @@ def _escalate(
         verb="lead.escalated",
         before=before,
         after={"state": LeadState.UNASSIGNED, "owner": None},
-        data={**data, "escalation": reason, "notified": [_person(m.pk) for m in managers]},
+        data={**data, "escalation": reason, "notified": [_who(m) for m in managers]},
         now=now,
     )
 
@@ -867,7 +893,7 @@ def reassign_lead(
         load = active_lead_counts([to.pk]).get(to.pk, 0)
         _assign(
             lead=current,
-            rep_id=to.pk,
+            rep=to,
             policy=policy,
             method=AssignMethod.MANUAL,
             now=now,
@@ -890,8 +916,8 @@ def reassign_lead(
                 "reason": "manual",
                 "note": reason,
                 "from": _person(previous_owner_id),
-                "to": _person(to.pk),
-                "by": _person(actor.pk),
+                "to": _who(to),
+                "by": _who(actor),
                 "to_load": load,
                 "to_capacity": profile.capacity if profile else None,
                 "over_capacity": bool(profile and load >= profile.capacity),
