@@ -32,7 +32,7 @@ def webhook() -> Iterator[WebhookServer]:
 
 @pytest.fixture
 def urgent_kind(db) -> NotificationKind:
-    return NotificationKind.objects.get(key="lead.response_window_expired")
+    return NotificationKind.objects.get(key="routing.window_expired")
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_rep_marks_a_notification_read_and_the_badge_updates(page, people):
     for title in ("线索待认领:华东机械", "线索待认领:北方重工"):
-        notify(recipients=[people.rep], kind="lead.offered", title=title, url="/inbox/")
-    notify(recipients=[people.outsider], kind="lead.offered", title="别人的通知")
+        notify(recipients=[people.rep], kind="routing.offer", title=title, url="/inbox/")
+    notify(recipients=[people.outsider], kind="routing.offer", title="别人的通知")
 
     browser_login(page, people.rep)
     assert page.locator("[data-testid=unread-count]").inner_text() == "2"

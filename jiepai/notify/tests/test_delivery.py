@@ -35,7 +35,7 @@ def sweep_deliveries(*, now):
     return sum(claim_and_act(kind, pk, when, now) for pk, when in due)
 
 
-def _robot(url: str, platform: str = "wecom", *, kinds=("lead.unassigned",), **fields):
+def _robot(url: str, platform: str = "wecom", *, kinds=("routing.unassigned",), **fields):
     endpoint = RobotEndpoint.objects.create(name="华东销售群", platform=platform, url=url, **fields)
     # ensure_kind, not a lookup: transactional tests flush the seeded kinds.
     endpoint.kinds.set([ensure_kind(key) for key in kinds])
@@ -45,7 +45,7 @@ def _robot(url: str, platform: str = "wecom", *, kinds=("lead.unassigned",), **f
 def _unassigned(recipients, **extra):
     return notify(
         recipients=recipients,
-        kind="lead.unassigned",
+        kind="routing.unassigned",
         title="线索无人可分配:上海华东医疗",
         body="所有销售都已满负荷",
         url="/leads/42/",
@@ -55,7 +55,7 @@ def _unassigned(recipients, **extra):
 
 def _business_change(actor):
     """Stands for any business write: it records its Event in the same transaction."""
-    return record_event(subject_type="lead", subject_id=42, verb="lead.unassigned", actor=actor)
+    return record_event(subject_type="lead", subject_id=42, verb="routing.unassigned", actor=actor)
 
 
 def _with_contact(user, *, email="", mobile=""):
@@ -73,7 +73,7 @@ def test_urgent_kind_is_emailed_through_real_smtp(people, smtp, django_capture_o
     with django_capture_on_commit_callbacks(execute=True):
         notify(
             recipients=[rep],
-            kind="lead.response_window_expired",
+            kind="routing.window_expired",
             title="线索响应超时:上海华东医疗",
             body="15 分钟内未联系,已改派",
             url="/leads/42/",
@@ -96,7 +96,7 @@ def test_urgent_kind_is_emailed_through_real_smtp(people, smtp, django_capture_o
 def test_ordinary_kind_stays_in_app(people, smtp, django_capture_on_commit_callbacks):
     rep = _with_contact(people.rep, email="wanglei@example.cn")
     with django_capture_on_commit_callbacks(execute=True):
-        notify(recipients=[rep], kind="lead.assigned", title="新线索:上海华东医疗")
+        notify(recipients=[rep], kind="routing.assigned", title="新线索:上海华东医疗")
     assert Notification.objects.filter(recipient=rep).count() == 1
     assert not Delivery.objects.exists()
     assert smtp.messages == []
@@ -106,7 +106,7 @@ def test_recipient_without_email_gets_no_email_delivery(
     people, smtp, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        notify(recipients=[people.rep], kind="lead.response_window_expired", title="超时")
+        notify(recipients=[people.rep], kind="routing.window_expired", title="超时")
     assert not Delivery.objects.exists()
 
 
@@ -116,7 +116,7 @@ def test_smtp_temporary_failure_is_retried_then_sent(
     smtp.fail_data = 1
     rep = _with_contact(people.rep, email="wanglei@example.cn")
     with django_capture_on_commit_callbacks(execute=True):
-        notify(recipients=[rep], kind="lead.response_window_expired", title="超时")
+        notify(recipients=[rep], kind="routing.window_expired", title="超时")
     delivery = Delivery.objects.get()
     assert delivery.status == "pending"
     assert delivery.response_code == 451
@@ -345,7 +345,7 @@ def test_two_workers_racing_on_one_attempt_send_once(people, webhook):
             Delivery.objects.create(
                 channel="wecom",
                 endpoint=RobotEndpoint.objects.get(),
-                kind="lead.unassigned",
+                kind="routing.unassigned",
                 title=f"线索 {i}",
                 next_attempt_at=timezone.now(),
             )
@@ -417,7 +417,7 @@ def test_unreachable_smtp_server_never_blocks_the_business_action(
     rep = _with_contact(people.rep, email="wanglei@example.cn")
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         event = _business_change(rep)
-        notify(recipients=[rep], kind="lead.response_window_expired", title="超时")
+        notify(recipients=[rep], kind="routing.window_expired", title="超时")
     assert Event.objects.filter(pk=event.pk).exists()
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.last_error) == ("pending", "连接被拒绝")

@@ -21,7 +21,7 @@ def client_for(client):
 
 
 def _note(user, title="线索待认领:上海华东医疗", url="/leads/42/", **extra):
-    return notify(recipients=[user], kind="lead.offered", title=title, url=url, **extra)[0]
+    return notify(recipients=[user], kind="routing.offer", title=title, url=url, **extra)[0]
 
 
 def test_top_bar_shows_unread_count_on_every_page(people, client_for):
@@ -126,8 +126,8 @@ def test_mark_read_rejects_get(people, client_for):
 
 def test_settings_page_shows_defaults_urgent_kinds_emailed(people, client_for):
     html = client_for(people.rep).get(reverse("notify:preferences")).content.decode()
-    urgent = NotificationKind.objects.get(key="lead.response_window_expired")
-    ordinary = NotificationKind.objects.get(key="lead.offered")
+    urgent = NotificationKind.objects.get(key="routing.window_expired")
+    ordinary = NotificationKind.objects.get(key="routing.offer")
     assert f'name="email_{urgent.pk}" checked' in html
     assert f'name="email_{ordinary.pk}" checked' not in html
 
@@ -139,8 +139,8 @@ def test_settings_page_saves_email_and_robot_choices(people, client_for):
     hidden = RobotEndpoint.objects.create(
         name="管理层群", platform="wecom", url="http://127.0.0.1:9/y", user_selectable=False
     )
-    offered = NotificationKind.objects.get(key="lead.offered")
-    urgent = NotificationKind.objects.get(key="lead.response_window_expired")
+    offered = NotificationKind.objects.get(key="routing.offer")
+    urgent = NotificationKind.objects.get(key="routing.window_expired")
     response = client_for(people.rep).post(
         reverse("notify:preferences"),
         {
@@ -173,7 +173,7 @@ def test_delivery_log_is_for_admins_only(people, client_for):
 def test_delivery_log_shows_status_attempts_error_and_code(people, client_for):
     Delivery.objects.create(
         channel="dingtalk",
-        kind="lead.unassigned",
+        kind="routing.unassigned",
         title="线索无人可分配",
         attempts=3,
         response_code=200,
@@ -194,7 +194,7 @@ def test_delivery_log_filter_ignores_unknown_values(people, client_for):
 
 def test_admin_resends_a_given_up_delivery(people, client_for, django_capture_on_commit_callbacks):
     delivery = Delivery.objects.create(
-        channel="wecom", kind="lead.unassigned", title="t", status="failed", attempts=8
+        channel="wecom", kind="routing.unassigned", title="t", status="failed", attempts=8
     )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client_for(people.admin).post(reverse("notify:resend", args=[delivery.pk]))

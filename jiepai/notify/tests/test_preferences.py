@@ -30,11 +30,11 @@ def _robot(name="销售一组钉钉群", *, selectable=True, kinds=(), **fields)
 
 
 def _expired(recipients):
-    return notify(recipients=recipients, kind="lead.response_window_expired", title="线索响应超时")
+    return notify(recipients=recipients, kind="routing.window_expired", title="线索响应超时")
 
 
 def _offered(recipients):
-    return notify(recipients=recipients, kind="lead.offered", title="线索待认领")
+    return notify(recipients=recipients, kind="routing.offer", title="线索待认领")
 
 
 def test_urgent_kind_goes_by_email_by_default(contacts):
@@ -43,14 +43,14 @@ def test_urgent_kind_goes_by_email_by_default(contacts):
 
 
 def test_user_can_turn_email_off_for_an_urgent_kind(contacts):
-    kind = NotificationKind.objects.get(key="lead.response_window_expired")
+    kind = NotificationKind.objects.get(key="routing.window_expired")
     save_preferences(user=contacts.rep, choices={kind.pk: (False, set())})
     _expired([contacts.rep, contacts.teammate])
     assert list(Delivery.objects.values_list("address", flat=True)) == ["teammate@example.cn"]
 
 
 def test_user_can_turn_email_on_for_an_ordinary_kind(contacts):
-    kind = NotificationKind.objects.get(key="lead.offered")
+    kind = NotificationKind.objects.get(key="routing.offer")
     save_preferences(user=contacts.rep, choices={kind.pk: (True, set())})
     _offered([contacts.rep, contacts.teammate])
     assert list(Delivery.objects.values_list("address", flat=True)) == ["rep@example.cn"]
@@ -64,7 +64,7 @@ def test_unknown_kind_is_registered_in_app_only(contacts):
 
 
 def test_admin_can_make_a_kind_email_by_default(contacts):
-    NotificationKind.objects.filter(key="lead.offered").update(email_by_default=True)
+    NotificationKind.objects.filter(key="routing.offer").update(email_by_default=True)
     _offered([contacts.rep])
     assert Delivery.objects.get().channel == "email"
 
@@ -78,7 +78,7 @@ def test_deactivated_user_gets_no_email(contacts):
 
 def test_personal_robot_choice_sends_to_that_group_and_mentions_the_user(contacts):
     robot = _robot()
-    kind = NotificationKind.objects.get(key="lead.offered")
+    kind = NotificationKind.objects.get(key="routing.offer")
     save_preferences(user=contacts.rep, choices={kind.pk: (False, {robot.pk})})
     _offered([contacts.rep, contacts.teammate])
     delivery = Delivery.objects.get()
@@ -91,7 +91,7 @@ def test_personal_robot_choice_sends_to_that_group_and_mentions_the_user(contact
 
 def test_two_people_choosing_one_group_get_one_message_mentioning_both(contacts):
     robot = _robot()
-    kind = NotificationKind.objects.get(key="lead.offered")
+    kind = NotificationKind.objects.get(key="routing.offer")
     for user in (contacts.rep, contacts.teammate):
         save_preferences(user=user, choices={kind.pk: (False, {robot.pk})})
     _offered([contacts.rep, contacts.teammate])
@@ -100,15 +100,15 @@ def test_two_people_choosing_one_group_get_one_message_mentioning_both(contacts)
 
 
 def test_broadcast_group_gets_each_event_once_whatever_the_preferences(contacts):
-    robot = _robot(kinds=["lead.offered"], selectable=True)
-    kind = NotificationKind.objects.get(key="lead.offered")
+    robot = _robot(kinds=["routing.offer"], selectable=True)
+    kind = NotificationKind.objects.get(key="routing.offer")
     save_preferences(user=contacts.rep, choices={kind.pk: (False, {robot.pk})})
     _offered([contacts.rep, contacts.teammate])
     assert Delivery.objects.filter(endpoint=robot).count() == 1
 
 
 def test_robot_without_mentions_mentions_nobody(contacts):
-    _robot(kinds=["lead.offered"], mention_recipients=False)
+    _robot(kinds=["routing.offer"], mention_recipients=False)
     _offered([contacts.rep])
     assert Delivery.objects.get().mentions == []
 
@@ -116,7 +116,7 @@ def test_robot_without_mentions_mentions_nobody(contacts):
 def test_inactive_or_non_selectable_robot_cannot_be_chosen(contacts):
     closed = _robot("管理层群", selectable=False)
     off = _robot("停用群", active=False)
-    kind = NotificationKind.objects.get(key="lead.offered")
+    kind = NotificationKind.objects.get(key="routing.offer")
     save_preferences(user=contacts.rep, choices={kind.pk: (False, {closed.pk, off.pk})})
     assert list(Preference.objects.get(user=contacts.rep, kind=kind).robots.all()) == []
     _offered([contacts.rep])
@@ -125,7 +125,7 @@ def test_inactive_or_non_selectable_robot_cannot_be_chosen(contacts):
 
 def test_robot_switched_off_after_being_chosen_gets_nothing(contacts):
     robot = _robot()
-    kind = NotificationKind.objects.get(key="lead.offered")
+    kind = NotificationKind.objects.get(key="routing.offer")
     save_preferences(user=contacts.rep, choices={kind.pk: (False, {robot.pk})})
     RobotEndpoint.objects.filter(pk=robot.pk).update(active=False)
     _offered([contacts.rep])
@@ -133,12 +133,12 @@ def test_robot_switched_off_after_being_chosen_gets_nothing(contacts):
 
 
 def test_inactive_broadcast_robot_gets_nothing(contacts):
-    _robot(kinds=["lead.offered"], active=False)
+    _robot(kinds=["routing.offer"], active=False)
     _offered([contacts.rep])
     assert not Delivery.objects.exists()
 
 
 def test_preferences_of_one_user_do_not_touch_another(contacts):
-    kind = NotificationKind.objects.get(key="lead.response_window_expired")
+    kind = NotificationKind.objects.get(key="routing.window_expired")
     save_preferences(user=contacts.rep, choices={kind.pk: (False, set())})
     assert not Preference.objects.filter(user=contacts.teammate).exists()
