@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import importlib
-import importlib.util
 from typing import Any
 
 from jiepai.intake.models import Lead
@@ -12,16 +10,9 @@ from jiepai.intake.models import Lead
 
 def hand_to_routing(*, lead: Lead, now: datetime.datetime, actor: Any = None) -> Lead:
     """Route a lead that is complete and not held in the nurture pool, in the caller's
-    transaction (the lead and its assignment commit together).
+    transaction (the lead and its assignment commit together). Routing decides, explains and
+    writes (`lead.routed`); with nobody eligible the lead stays `unassigned` in its queue."""
+    from jiepai.routing.services import route_lead  # routing imports intake's models
 
-    ROUTING HOOK: until jiepai.routing exposes `route_lead(lead=..., now=...)` in its
-    services module, the lead stays `unassigned` (the manager's unassigned queue).
-    """
-    if importlib.util.find_spec("jiepai.routing") is None:
-        return lead
-    services = importlib.import_module("jiepai.routing.services")
-    route_lead = getattr(services, "route_lead", None)
-    if route_lead is None:
-        return lead
     route_lead(lead=lead, now=now, actor=actor)
     return lead

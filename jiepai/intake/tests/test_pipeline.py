@@ -295,3 +295,33 @@ def test_people_edits_after_intake_go_through_update_lead(web, now, people):
     lead = _lead(intake_lead(channel=web, payload=FORM, now=now))
     update_lead(actor=people.marketing, lead=lead, values={"title": "总经理"}, now=now)
     assert Lead.objects.get(pk=lead.pk).title == "总经理"
+
+
+def test_complete_lead_is_routed_to_an_online_rep(web, now, people):
+    from jiepai.org.services import set_online_status
+    from jiepai.routing.models import PolicyKind, RoutingPolicy, RoutingRule, default_weights
+
+    for user in (people.rep, people.teammate):
+        set_online_status(user=user, status="online", now=now)
+    RoutingRule.objects.all().delete()
+    RoutingPolicy.objects.update(is_default=False)
+    policy, _ = RoutingPolicy.objects.update_or_create(
+        key="round_robin",
+        defaults={
+            "name": "轮询",
+            "kind": PolicyKind.ROUND_ROBIN,
+            "is_default": True,
+            "skip_offline": True,
+            "weights": default_weights(),
+        },
+    )
+    policy.departments.set([people.east])
+    answer = intake_lead(channel=web, payload=FORM, now=now)
+    assert answer.body["state"] == LeadState.ASSIGNED
+    assert answer.body["owner"] in (people.rep.pk, people.teammate.pk)
+    assert Event.objects.filter(subject_id=answer.lead_id, verb="lead.routed").exists()
+
+
+def test_incomplete_lead_is_not_routed(web, now):
+    answer = intake_lead(channel=web, payload={"姓名": "王磊"}, now=now)
+    assert not Event.objects.filter(subject_id=answer.lead_id, verb="lead.routed").exists()
