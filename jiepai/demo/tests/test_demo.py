@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import datetime
+
+from django.core.management import call_command
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from jiepai.activities.models import Activity
+from jiepai.customers.models import Account, Contact
+from jiepai.demo.generate import PASSWORD, load_demo
+from jiepai.events.models import Event
+from jiepai.intake.models import Channel, Lead
+from jiepai.org.models import Department, User
+from jiepai.pipeline.models import Opportunity
+
+SCALE = 0.02  # 40 accounts, 100 leads, 16 deals, 200 follow-ups
+
+
+def _counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in (
+            User,
+            Department,
+            Channel,
+            Account,
+            Contact,
+            Lead,
+            Opportunity,
+            Activity,
+            Event,
+        )
+    }
+
+
+def test_demo_loads_every_entity_with_its_trace(db):
+    load_demo(scale=SCALE)
+    counts = _counts()
+    assert counts["User"] == 19 and counts["Department"] == 4 and counts["Channel"] == 6
+    assert counts["Account"] == 40 and counts["Lead"] == 100 and counts["Opportunity"] == 16
+    assert counts["Activity"] == 200 and counts["Contact"] >= 40
+    lead = Lead.objects.exclude(owner=None).first()
+    assert Event.objects.filter(subject_type="lead", subject_id=lead.pk).exists()
+    assert set(Lead.objects.values_list("state", flat=True)) >= {"assigned", "contacted"}
+
+
+def test_demo_history_lies_in_the_last_90_days(db):
+    now = timezone.now()
+    load_demo(scale=SCALE, now=now)
+    oldest = now - datetime.timedelta(days=90, minutes=1)
+    assert not Lead.objects.filter(created_at__lt=oldest).exists()
+    assert not Activity.objects.filter(occurred_at__lt=oldest).exists()
+    assert not Event.objects.filter(created_at__gt=now).exists()
+
+
+def test_running_the_demo_twice_changes_nothing(db):
+    load_demo(scale=SCALE)
+    first = _counts()
+    second_run = load_demo(scale=SCALE)
+    assert _counts() == first
+    assert not any(second_run.created.values())
+
+
+def test_demo_is_the_same_with_the_same_seed(db):
+    now = timezone.now()
+
+    def generated():
+        with transaction.atomic():
+            load_demo(scale=SCALE, now=now)
+            rows = sorted(Lead.objects.values_list("name", "company", "state", "created_at"))
+            transaction.set_rollback(True)  # the second run starts from an empty database
+        return rows
+
+    assert generated() == generated()
+
+
+def test_demo_logins_work_and_rep_sees_only_their_region(db):
+    call_command("demo", "--scale", str(SCALE))
+    client = Client()
+    assert client.login(username="rep01", password=PASSWORD)
+    rep = User.objects.get(username="rep01")
+    assert client.get("/leads/").status_code == 200
+    mine = Lead.objects.filter(owner=rep).first()
+    if mine is not None:
+        assert client.get(mine.get_absolute_url()).status_code == 200
+
+
+def test_demo_command_prints_logins_and_url(db, capsys):
+    call_command("demo", "--scale", str(SCALE))
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8000" in out and PASSWORD in out and "rep12" in out
+    call_command("demo", "--scale", str(SCALE))
+    assert "已存在" in capsys.readouterr().out
