@@ -22,6 +22,7 @@ from jiepai.customers.selectors import (
     provinces,
 )
 from jiepai.customfields.services import definitions_for, display_values
+from jiepai.dedup.selectors import merged_ids
 from jiepai.org.selectors import owner_choices
 from jiepai.org.visibility import get_visible_or_404, visible_to
 from jiepai.pipeline.models import Opportunity
@@ -91,7 +92,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 request.user, Opportunity.objects.filter(account=account)
             ).select_related("stage", "owner")[:50],
             "tags": tags_of("account", account.pk),
-            "entries": timeline("account", account.pk),
+            "entries": timeline("account", merged_ids("account", account.pk)),
         },
     )
 
@@ -165,7 +166,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "contact": contact,
             "custom_values": display_values("contact", contact.custom),
             "tags": tags_of("contact", contact.pk),
-            "entries": timeline("contact", contact.pk),
+            "entries": timeline("contact", merged_ids("contact", contact.pk)),
         },
     )
 

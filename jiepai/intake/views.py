@@ -11,6 +11,7 @@ from jiepai.core.editing import edit_page, keep_owner
 from jiepai.core.listing import Column, list_context
 from jiepai.core.timeline import timeline
 from jiepai.customfields.services import definitions_for, display_values
+from jiepai.dedup.selectors import merged_ids
 from jiepai.intake import services
 from jiepai.intake.forms import LeadForm
 from jiepai.intake.models import Lead
@@ -67,7 +68,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "lead": lead,
             "custom_values": display_values("lead", lead.custom),
             "tags": tags_of("lead", lead.pk),
-            "entries": timeline("lead", lead.pk),
+            "entries": timeline("lead", merged_ids("lead", lead.pk)),
         },
     )
 
