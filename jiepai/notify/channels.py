@@ -53,8 +53,9 @@ def send_email(delivery: Delivery) -> SendResult:
         _("—— 节拍 CRM 自动发送。修改通知设置:%(url)s")
         % {"url": absolute_url(reverse("notify:preferences"))}
     )
+    brand = _("节拍")
     message = EmailMessage(
-        subject=f"[{_('节拍')}] {delivery.title}",
+        subject=f"[{brand}] {delivery.title}",
         body="\n".join(lines),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.address],

@@ -210,3 +210,12 @@ def test_non_admin_cannot_resend(people, client_for):
     assert (
         client_for(people.rep).post(reverse("notify:resend", args=[delivery.pk])).status_code == 404
     )
+
+
+def test_inbox_speaks_english_when_asked(people, client_for, settings):
+    _note(people.rep)
+    client = client_for(people.rep)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get(reverse("notify:inbox")).content.decode()
+    assert "Mark all read" in html
+    assert "Notification settings" in html
