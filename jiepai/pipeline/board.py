@@ -112,6 +112,8 @@ def _render_move(
         "errors": errors or {},
         "saved": saved or [],
         "problem": problem,
+        # the form was sent (not just a card dropped): say which parts are still open
+        "submitted": request.method == "POST" and "answering" in request.POST,
         "in_dialog": bool(request.htmx),
     }
     if request.htmx:

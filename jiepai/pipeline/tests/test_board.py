@@ -242,3 +242,14 @@ def test_moved_deal_is_in_its_new_column(client, people, live_deal, stages):
     columns = {c.stage.name: c for c in client.get(reverse("pipeline:board")).context["columns"]}
     assert columns["输单"].count == 1 and columns["需求确认"].count == 0
     assert Opportunity.objects.get(pk=live_deal.pk).closed_at is not None
+
+
+def test_dialog_marks_still_missing_parts_only_after_the_form_was_sent(
+    client, people, live_deal, stages
+):
+    _login(client, people.rep)
+    url = reverse("pipeline:move", args=[live_deal.pk])
+    dropped = client.post(url, {"stage": stages["输单"].pk}, HTTP_HX_REQUEST="true")
+    assert "还未补齐" not in dropped.content.decode()
+    sent = client.post(url, {"stage": stages["输单"].pk, "answering": "1"}, HTTP_HX_REQUEST="true")
+    assert "还未补齐" in sent.content.decode()
