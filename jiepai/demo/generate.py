@@ -35,6 +35,7 @@ from jiepai.events.models import Event
 from jiepai.intake.models import Channel, Lead, LeadState
 from jiepai.org.models import Department, OnlineStatus, RepProfile, Role, User
 from jiepai.org.services import create_department, create_user
+from jiepai.pipeline.demo import mark_stalls, stall_events
 from jiepai.pipeline.models import Opportunity, Pipeline, Stage
 
 SEED = 20240601
@@ -681,8 +682,9 @@ def make_opportunities(demo: Demo) -> None:
         )
         deals.append(deal)
         histories.append(list(zip(path, times, strict=True)))
+    mark_stalls(deals, now=demo.now, rng=demo.rng("stalls"))
     _insert(Opportunity, deals)
-    events = []
+    events = stall_events(deals, now=demo.now)
     for deal, history in zip(deals, histories, strict=True):
         events.append(
             _event(
@@ -696,10 +698,12 @@ def make_opportunities(demo: Demo) -> None:
                     "account": deal.account_id,
                     "amount": str(deal.amount),
                     "stage": open_stages[0].pk,
+                    "stage_entered_at": _iso(deal.created_at),
+                    "owner": deal.owner_id,
                 },
             )
         )
-        previous = open_stages[0]
+        previous, previous_at = open_stages[0], deal.created_at
         for to_stage, at in history:
             events.append(
                 _event(
@@ -708,8 +712,8 @@ def make_opportunities(demo: Demo) -> None:
                     "opportunity.stage_changed",
                     at,
                     deal.owner_id,
-                    before={"stage": previous.pk},
-                    after={"stage": to_stage.pk},
+                    before={"stage": previous.pk, "stage_entered_at": _iso(previous_at)},
+                    after={"stage": to_stage.pk, "stage_entered_at": _iso(at)},
                     event_data={
                         "pipeline": pipeline.pk,
                         "from_stage": previous.name,
@@ -718,7 +722,7 @@ def make_opportunities(demo: Demo) -> None:
                     },
                 )
             )
-            previous = to_stage
+            previous, previous_at = to_stage, at
     Event.objects.bulk_create(events, batch_size=BATCH)
     demo.opportunities = deals
     _mark_done(demo, "opportunities", len(deals))
