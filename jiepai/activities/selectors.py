@@ -58,9 +58,15 @@ def visible_reps(user: User) -> QuerySet[User]:
     """People whose visits, flags and process figures the user may look at."""
     if not user.is_authenticated or not user.is_active:
         return User.objects.none()
-    rule = _people_rule(user, "pk")
     people = User.objects.filter(is_active=True)
-    return people if rule is None else people.filter(rule.__class__(pk=user.pk) | rule)
+    if user.sees_everything:
+        return people
+    rule = Q(pk=user.pk)
+    if user.role == "manager":
+        departments = subtree_department_ids(user)
+        if departments:
+            rule |= Q(department_id__in=departments)
+    return people.filter(rule)
 
 
 def _record_rule(user: User) -> Q:

@@ -518,7 +518,11 @@ def apply_transcript(
 
     now = now or timezone.now()
     owner = activity.owner
-    fill = quick_fill(actor=owner, text=text, now=now, account=activity.account) if owner else None
+    # "下周二" in a memo is relative to when it was recorded, not to when the worker got to it
+    said_at = activity.occurred_at
+    fill = (
+        quick_fill(actor=owner, text=text, now=said_at, account=activity.account) if owner else None
+    )
     activity.transcript = text
     activity.transcript_status = TranscriptStatus.DONE
     if not activity.summary:
@@ -547,7 +551,6 @@ def apply_transcript(
         and parsed.action is not None
         and parsed.due is not None
         and not parsed.problem_times
-        and parsed.due >= now
     ):
         settings_row = ActivitySettings.current()
         zone = user_zone(owner)
@@ -564,7 +567,7 @@ def apply_transcript(
             kind=parsed.action.kind,
             due_at=due_at,
             due_has_time=has_time,
-            remind_at=max(remind_at, now),
+            remind_at=max(remind_at, now),  # a late transcription reminds now, not in the past
             lead=activity.lead,
             account=activity.account,
             opportunity=activity.opportunity,

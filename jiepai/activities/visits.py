@@ -457,6 +457,7 @@ def trajectory(*, rep: User, day: datetime.date) -> list[Visit]:
             owner=rep, started_at__gte=start, started_at__lt=start + datetime.timedelta(days=1)
         )
         .select_related("account", "lead")
+        .prefetch_related("flags")
         .order_by("started_at", "id")
     )
 
