@@ -64,8 +64,8 @@ class Lookups:
     def __init__(self, actor: User) -> None:
         self.actor = actor
         self._users: dict[str, list[User]] | None = None
-        self._accounts: dict[str, int] = {}
-        self._contacts: dict[tuple[str, int | None], int] = {}
+        self._accounts: dict[str, Account] = {}
+        self._contacts: dict[tuple[str, int | None], Contact] = {}
         self._channels: dict[str, Channel] | None = None
         self._stages: dict[str, Stage] | None = None
         self._subtree: set[int] | None = None
@@ -99,13 +99,13 @@ class Lookups:
         return False
 
     # records ---------------------------------------------------------------------------------
-    def account(self, text: str) -> int:
+    def account(self, text: str) -> Account:
         key = to_half_width(text)
         if key not in self._accounts:
             matches = list(
-                visible_to(self.actor, Account.objects.filter(merged_into__isnull=True))
-                .filter(Q(name=key) | Q(external_id=key) | Q(short_name=key))
-                .values_list("pk", flat=True)[:2]
+                visible_to(self.actor, Account.objects.filter(merged_into__isnull=True)).filter(
+                    Q(name=key) | Q(external_id=key) | Q(short_name=key)
+                )[:2]
             )
             if not matches:
                 raise ValueError(_("找不到客户“%(name)s”,请先导入或新建该客户") % {"name": text})
@@ -114,15 +114,15 @@ class Lookups:
             self._accounts[key] = matches[0]
         return self._accounts[key]
 
-    def contact(self, text: str, account_id: int | None) -> int:
-        key = (to_half_width(text), account_id)
+    def contact(self, text: str, account: Account | None) -> Contact:
+        key = (to_half_width(text), account.pk if account else None)
         if key not in self._contacts:
             qs = visible_to(self.actor, Contact.objects.filter(merged_into__isnull=True)).filter(
                 Q(name=key[0]) | Q(external_id=key[0])
             )
-            if account_id:
-                qs = qs.filter(account_id=account_id)
-            matches = list(qs.values_list("pk", flat=True)[:2])
+            if account is not None:
+                qs = qs.filter(account=account)
+            matches = list(qs[:2])
             if not matches:
                 raise ValueError(_("找不到联系人“%(name)s”") % {"name": text})
             if len(matches) > 1:

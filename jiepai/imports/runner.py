@@ -40,6 +40,8 @@ from jiepai.core.records import build_record
 from jiepai.customers import services as customer_services
 from jiepai.customfields.models import FieldType
 from jiepai.customfields.services import clean_value, sync_unique_values
+from jiepai.dedup.models import Policy
+from jiepai.dedup.services import record_saved
 from jiepai.events.models import Event
 from jiepai.events.services import snapshot, to_jsonable
 from jiepai.imports import matching
@@ -120,6 +122,7 @@ class _Row:
     errors: list[dict[str, str]] = field(default_factory=list)
     action: str = ""  # create, flag, merge, skipped, unchanged, failed
     target: Any = None  # an existing record id, or a _Row created earlier in this run
+    keys: dict[str, list[str]] = field(default_factory=dict)  # dedup keys
     duplicates: list[Any] = field(default_factory=list)  # record ids or _Rows
     reasons: list[str] = field(default_factory=list)
     outcome_override: str = ""
@@ -228,8 +231,6 @@ class ImportRunner:
         self.keep_results = job is None
         self.processed = 0
         self._seen_keys: dict[str, int] = {}
-        self._index: dict[tuple[str, str], Any] = {}  # match key → record id or pending _Row
-        self._pending: list[tuple[str, str]] = []
 
     # public ----------------------------------------------------------------------------------
     def run(self, rows: Iterable[tuple[int, list[Any]]], *, dry_run: bool = False) -> Counter[str]:
@@ -252,8 +253,6 @@ class ImportRunner:
 
     def _process_chunk(self, chunk: list[tuple[int, list[Any]]]) -> None:
         seen_before = dict(self._seen_keys)
-        index_before = dict(self._index)
-        self._pending = []
         for attempt in range(2):
             rows = [self._prepare(number, cells) for number, cells in chunk]
             try:
@@ -265,22 +264,13 @@ class ImportRunner:
                 # Another run of the same file committed some of these rows first (the ledger's
                 # unique key fired). Roll back, forget this attempt, and decide again against
                 # the ledger as it is now.
-                self._seen_keys, self._index = dict(seen_before), dict(index_before)
+                self._seen_keys = dict(seen_before)
                 if attempt:
                     raise
         self._finish_chunk(rows)
 
     def _finish_chunk(self, rows: list[_Row]) -> None:
         self.processed += len(rows)
-        # Keep only record ids in the run's index, so rows (cells, instances) can be freed.
-        for index_key in self._pending:
-            entry = self._index.get(index_key)
-            if isinstance(entry, _Row):
-                if entry.record_id is None:
-                    del self._index[index_key]
-                else:
-                    self._index[index_key] = entry.record_id
-        self._pending = []
 
     # prepare ---------------------------------------------------------------------------------
     def _column(self, key: str) -> str:
@@ -347,6 +337,8 @@ class ImportRunner:
         except ValidationError as exc:
             row.errors.extend(self._errors_from(exc))
             row.action = "failed"
+            return row
+        row.keys = matching.record_keys(self.entity, row.instance)
         return row
 
     def _trusted(self, values: dict[str, Any]) -> tuple[str, ...]:
@@ -414,10 +406,21 @@ class ImportRunner:
             row.action = "unchanged"
             if self.job is not None and entry.job_id == self.job.pk:
                 row.outcome_override = entry.outcome  # resumed: counted as first time round
-        existing = matching.find_existing(self.entity, [r.values for r in fresh])
-        visible = self._visible_ids({pk for found in existing for pk, _r in found})
-        for row, found in zip(fresh, existing, strict=True):
-            self._decide_duplicate(row, found, visible)
+        keys = [r.keys for r in fresh]
+        found = matching.find_existing(
+            self.entity, keys, [str(r.values.get("external_id") or "").strip() for r in fresh]
+        )
+        clashes = matching.unique_clashes(self.entity, keys)
+        visible = self._visible_ids({f.object_id for fs in found for f in fs if f.object_id})
+        for row, row_found, row_clashes in zip(fresh, found, clashes, strict=True):
+            if row_clashes:
+                row.action = "failed"
+                row.errors.extend(
+                    {"column": "", "message": matching.clash_message(kind, value)}
+                    for kind, value in row_clashes
+                )
+                continue
+            self._decide_duplicate(row, row_found, fresh, visible)
 
     def _visible_ids(self, ids: set[int]) -> set[int]:
         if not ids:
@@ -428,33 +431,29 @@ class ImportRunner:
             )
         )
 
-    def _decide_duplicate(self, row: _Row, found: list[tuple[int, str]], visible: set[int]) -> None:
-        duplicates: list[Any] = []
+    def _decide_duplicate(
+        self, row: _Row, found: list[matching.Found], fresh: list[_Row], visible: set[int]
+    ) -> None:
+        duplicates: list[Any] = []  # record ids, or rows of this chunk created before this one
         reasons: list[str] = []
-        seen_ids: set[int] = set()
-        for pk, reason in found:
-            seen_ids.add(pk)
-            duplicates.append(pk)
-            reasons.append(reason)
-        keys = matching.match_keys(self.entity, row.values)
-        for field_name, key in keys:
-            earlier = self._index.get((field_name, key))
-            if earlier is None:
+        for candidate in found:
+            target: Any = candidate.object_id
+            if candidate.row is not None:
+                earlier = fresh[candidate.row]
+                if earlier.action in ("create", "flag"):
+                    target = earlier
+                elif earlier.action == "merge":
+                    target = earlier.target
+                else:
+                    continue  # the earlier row was skipped or rejected: nothing to match
+            if any(d is target or d == target for d in duplicates):
                 continue
-            pk = earlier.record_id if isinstance(earlier, _Row) else earlier
-            if pk is not None and pk in seen_ids:
-                continue
-            if isinstance(earlier, _Row) and any(d is earlier for d in duplicates):
-                continue
-            if pk is not None:
-                seen_ids.add(pk)
-                visible.add(pk)  # created by this run for this person
-            duplicates.append(earlier if pk is None else pk)
-            reasons.append(matching.reason_for(self.entity, field_name))
+            duplicates.append(target)
+            reasons.append(candidate.reason)
         row.duplicates, row.reasons = duplicates, reasons
         if not duplicates:
             row.action = "create"
-        elif self.on_duplicate == DuplicatePolicy.SKIP:
+        elif self.on_duplicate == DuplicatePolicy.SKIP or not matching.can_flag(self.entity):
             row.action = "skipped"
             row.errors.append({"column": "", "message": self._duplicate_message(row)})
         elif self.on_duplicate == DuplicatePolicy.MERGE:
@@ -468,15 +467,10 @@ class ImportRunner:
                 )
         else:
             row.action = "flag"
-        if row.action in ("create", "flag"):
-            for field_name, key in keys:
-                if (field_name, key) not in self._index:
-                    self._index[(field_name, key)] = row
-                    self._pending.append((field_name, key))
 
     def _duplicate_message(self, row: _Row) -> str:
         first = row.duplicates[0]
-        reason = row.reasons[0]
+        reason = row.reasons[0] or _("疑似重复")
         if isinstance(first, _Row):
             return _("%(reason)s:与第 %(n)d 行重复") % {"reason": reason, "n": first.number}
         return _("%(reason)s:已存在记录 #%(id)s") % {"reason": reason, "id": first}
@@ -489,24 +483,17 @@ class ImportRunner:
             row.record_id = row.instance.pk  # type: ignore[union-attr]
         if self.has_unique_custom:
             self._sync_unique(creates)
-            creates = [r for r in creates if r.action != "failed"]
+        matching.index_rows(
+            self.entity, [(r.record_id, r.keys) for r in creates if r.action == "create"]
+        )
+        for row in creates:
+            if row.action == "flag":
+                self._flag(row)
+        creates = [r for r in creates if r.action != "failed"]
         Event.objects.bulk_create([self._created_event(r) for r in creates])
         for row in rows:
             if row.action == "merge":
                 self._merge(row)
-        for row in rows:
-            if row.action == "flag":
-                ids = [d.record_id if isinstance(d, _Row) else d for d in row.duplicates]
-                matching.flag_duplicates(
-                    entity=self.entity,
-                    record_id=row.record_id,  # type: ignore[arg-type]
-                    candidate_ids=[i for i in ids if i is not None],
-                    reasons=row.reasons,
-                    actor=self.actor,
-                    now=self.now,
-                    data={"import_row": row.number},
-                )
-                row.duplicates = ids
         if self.job is not None:
             self._write_ledger(rows)
             self._write_results(rows)
@@ -515,6 +502,27 @@ class ImportRunner:
             self._save_progress(len(rows))
         if self.keep_results:
             self.results.extend(self._result(r) for r in rows)
+
+    def _flag(self, row: _Row) -> None:
+        """Index the new record and flag it with its likely duplicates for review, through the
+        dedup app's own save hook (the same flags and events a form's save would write)."""
+        try:
+            with transaction.atomic():
+                record_saved(
+                    row.instance,
+                    actor=self.actor,
+                    created=True,
+                    on_duplicate=Policy.ALLOW_AND_FLAG,
+                    source="import",
+                    now=self.now,
+                )
+        except ValidationError as exc:
+            row.action = "failed"
+            row.errors.extend(self._errors_from(exc))
+            self.model._default_manager.filter(pk=row.record_id).delete()
+            row.record_id = None
+            return
+        row.duplicates = [d.record_id if isinstance(d, _Row) else d for d in row.duplicates]
 
     def _sync_unique(self, creates: list[_Row]) -> None:
         for row in creates:

@@ -39,3 +39,22 @@ def sheet(tmp_path: Path) -> Callable[..., Path]:
         return write_xlsx(path, rows, **kwargs)
 
     return build
+
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"
+CITIES = ["上海", "杭州", "苏州", "南京", "合肥", "宁波", "无锡", "温州"]
+TRADES = ["机械", "电子", "医疗", "化工", "物流", "软件", "材料", "能源"]
+
+
+def distinct_leads(n: int) -> list[list[Any]]:
+    """`n` rows of [姓名, 公司, 手机号, 邮箱, 预算] that the duplicate matcher does not pair up."""
+    rows = []
+    for i in range(n):
+        name = SURNAMES[i % 20] + GIVEN[(i // 20) % 20] + GIVEN[(i * 7) % 20]
+        company = (
+            f"{CITIES[i % 8]}{TRADES[(i // 8) % 8]}{'甲乙丙丁戊己庚辛'[(i // 64) % 8]}有限公司"
+        )
+        mobile = f"13{(i * 7919) % 10**9:09d}"
+        rows.append([name, company, mobile, "", ""])
+    return rows

@@ -12,9 +12,11 @@ from django.utils import timezone
 from jiepai.customers.models import Account, Contact
 from jiepai.customers.services import create_account, create_contact
 from jiepai.customfields.models import FieldDefinition
+from jiepai.dedup.models import DuplicateFlag
 from jiepai.events.models import Event
 from jiepai.imports import services
 from jiepai.imports.models import ImportJob, ImportLedger, ImportRowResult, ImportStatus
+from jiepai.imports.tests.conftest import distinct_leads
 from jiepai.intake.models import Lead
 from jiepai.intake.services import create_lead
 from jiepai.pipeline.models import Opportunity
@@ -127,7 +129,7 @@ def test_duplicate_of_existing_record_is_skipped_by_default(people, sheet):
     assert job.skipped_count == 1
     row = results(job)[2]
     assert row.duplicate_ids == [existing.pk]
-    assert "手机号相同" in row.errors[0]["message"]
+    assert "同一手机号" in row.errors[0]["message"]
     assert Lead.objects.count() == 1
 
 
@@ -163,8 +165,9 @@ def test_flag_policy_keeps_both_and_marks_them_for_review(people, sheet):
     job = run(path, "contact", people.rep, on_duplicate="flag")
     assert job.flagged_count == 1
     new = Contact.objects.exclude(pk=existing.pk).get()
-    flagged = Event.objects.filter(verb="duplicate.flagged")
-    assert {e.subject_id for e in flagged} == {existing.pk, new.pk}
+    flag = DuplicateFlag.objects.get(entity="contact")
+    assert (flag.object_id, flag.candidate_id) == (new.pk, existing.pk)
+    assert flag.source == "import"
 
 
 @pytest.mark.django_db
@@ -248,7 +251,7 @@ def test_custom_fields_are_checked_and_unmatched_options_collected(people, sheet
 
 @pytest.mark.django_db
 def test_trial_runs_ten_rows_and_writes_nothing(people, sheet):
-    rows = [LEAD_HEADER] + [[f"客户{i}", "公司", f"1380013{i:04d}", "", ""] for i in range(15)]
+    rows = [LEAD_HEADER, *distinct_leads(15)]
     rows[3][4] = "很多"
     job = services.create_job(
         actor=people.marketing, entity="lead", filename="t.xlsx", source_path=str(sheet(rows))
@@ -256,7 +259,7 @@ def test_trial_runs_ten_rows_and_writes_nothing(people, sheet):
     trial = services.trial_job(job, now=NOW)
     assert len(trial) == 10
     assert [r.outcome for r in trial].count("failed") == 1
-    assert trial[0].label == "客户0"
+    assert trial[0].label == rows[1][0]
     assert not Lead.objects.exists() and not ImportLedger.objects.exists()
     assert len(ImportJob.objects.get(pk=job.pk).trial) == 10
 
@@ -279,7 +282,7 @@ def test_service_and_import_write_the_same_record_and_event(people, sheet):
 
 @pytest.mark.django_db
 def test_failed_run_leaves_whole_chunks_and_rerun_resumes(people, sheet, monkeypatch):
-    rows = [LEAD_HEADER] + [[f"客户{i}", "公司", f"1380013{i:04d}", "", ""] for i in range(25)]
+    rows = [LEAD_HEADER, *distinct_leads(25)]
     path = sheet(rows)
     job = services.create_job(
         actor=people.marketing, entity="lead", filename="r.xlsx", source_path=str(path)
@@ -307,3 +310,62 @@ def test_failed_run_leaves_whole_chunks_and_rerun_resumes(people, sheet, monkeyp
     assert done.status == ImportStatus.DONE
     assert Lead.objects.count() == 25
     assert done.created_count == 25  # resumed rows count as created by this job
+
+
+@pytest.mark.django_db
+def test_imported_records_are_found_by_the_duplicate_matcher(people, sheet):
+    from jiepai.dedup.matcher import find_duplicates
+
+    path = sheet([["姓名", "手机号", "公司"], ["张主任", "13800138000", "上海瑞金医院"]])
+    run(path, "lead", people.marketing)
+    found = find_duplicates(
+        "lead", {"name": "张主任", "mobile": "138 0013 8000"}, viewer=people.marketing
+    )
+    assert [c.object_id for c in found] == [Lead.objects.get().pk]
+
+
+@pytest.mark.django_db
+def test_similar_rows_in_one_chunk_are_scored_against_each_other(people, sheet):
+    path = sheet(
+        [
+            ["姓名", "手机号", "公司"],
+            ["张主任", "13800138000", "上海瑞金医院"],
+            ["张主任", "13800138000", "瑞金医院采购科"],
+            ["张伟", "13900139000", "上海瑞金医院"],
+        ]
+    )
+    job = run(path, "lead", people.marketing)
+    assert job.created_count == 2 and job.skipped_count == 1
+    assert "第 2 行" in results(job)[3].errors[0]["message"]
+
+
+@pytest.mark.django_db
+def test_account_with_the_same_credit_code_is_a_duplicate(people, sheet):
+    existing = create_account(
+        actor=people.rep, values={"name": "上海瑞金医院", "credit_code": "91310000MA1FL0N0XD"}
+    )
+    path = sheet([["客户名称", "统一社会信用代码"], ["瑞金医院", "91310000MA1FL0N0XD"]])
+    job = run(path, "account", people.rep)
+    assert job.skipped_count == 1
+    assert results(job)[2].duplicate_ids == [existing.pk]
+
+
+@pytest.mark.django_db
+def test_unique_rule_rejects_a_row_whose_key_is_taken(people, sheet):
+    from jiepai.dedup.services import set_unique_rule
+
+    create_contact(actor=people.rep, values={"name": "张主任", "mobile": "13800138000"})
+    set_unique_rule(entity="contact", kind="mobile", active=True, actor=people.admin)
+    path = sheet(
+        [
+            ["姓名", "手机号"],
+            ["李四", "13800138000"],
+            ["王五", "13900139000"],
+            ["赵六", "13900139000"],
+        ]
+    )
+    job = run(path, "contact", people.rep, on_duplicate="flag")
+    assert job.created_count == 1
+    rows = results(job)
+    assert rows[2].outcome == "failed" and "唯一" in rows[2].errors[0]["message"]
+    assert rows[4].outcome in ("failed", "flagged")
