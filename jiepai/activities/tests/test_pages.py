@@ -363,3 +363,29 @@ def test_manager_sees_trajectory_and_reviews_the_flag(client, people, customer) 
 def test_quality_page_lists_visible_reps(client, people) -> None:
     page = login(client, people.manager).get(reverse("activities:quality"), {"days": "abc"})
     assert page.status_code == 200
+
+
+def test_detail_pages_offer_add_follow_up_with_the_record_preselected(
+    client, people, customer
+) -> None:
+    log_follow_up(
+        actor=people.rep,
+        opportunity=customer.opportunity,
+        method="call",
+        next_action="发报价",
+        next_action_due=datetime.date(2026, 3, 5),
+        now=NOW,
+    )
+    login(client, people.rep)
+    account_page = client.get(customer.account.get_absolute_url()).content.decode()
+    assert (
+        "/activities/new/?next=" in account_page
+        and f"account={customer.account.pk}" in account_page
+    )
+    assert "发报价" in account_page
+    deal_page = client.get(customer.opportunity.get_absolute_url()).content.decode()
+    assert f"opportunity={customer.opportunity.pk}" in deal_page
+    contact_page = client.get(customer.contact.get_absolute_url()).content.decode()
+    assert f"contact={customer.contact.pk}" in contact_page
+    form = client.get(f"{NEW}?opportunity={customer.opportunity.pk}").content.decode()
+    assert "影像设备采购" in form and "上海瑞金医院" in form
