@@ -51,6 +51,7 @@ REASON_LABELS = {
     "default": _("默认策略"),
     # contact methods
     "phone": _("电话"),
+    "call": _("电话"),
     "wechat": _("微信"),
     "visit": _("拜访"),
     "email": _("邮件"),
