@@ -15,7 +15,6 @@ them for the manager's review page and the weekly report.
 from __future__ import annotations
 
 import datetime
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -25,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from jiepai.core.entities import model_for
+from jiepai.dedup.clustering import Edge, add_pairs, cluster_edges
 from jiepai.dedup.keys import BLOCKING_KINDS, ENTITY_KINDS
 from jiepai.dedup.models import ClusterStatus, DismissedPair, DuplicateCluster, MatchKey
 from jiepai.dedup.reasons import reason_text
@@ -54,29 +54,6 @@ class ScanStats:
     pairs: int = 0
     matched_pairs: int = 0
     records: int = 0
-
-
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, x: int) -> int:
-        parent = self.parent
-        root = x
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while parent.get(x, x) != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    def union(self, a: int, b: int) -> bool:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return False
-        if ra > rb:
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        return True
 
 
 def _blocking_groups(entity: str, cap: int) -> Iterator[tuple[str, str, list[int]]]:
@@ -144,11 +121,7 @@ def scan(
     for kind, value, ids in _blocking_groups(entity, cap):
         stats.groups += 1
         counts[(kind, value)] = len(ids)
-        ids.sort()
-        for i, low in enumerate(ids):
-            for high in ids[i + 1 :]:
-                if low != high:
-                    pairs.add(low << 32 | high)
+        add_pairs(pairs, ids)
     stats.pairs = len(pairs)
     involved = sorted({p >> 32 for p in pairs} | {p & 0xFFFFFFFF for p in pairs})
     stats.records = len(involved)
@@ -161,8 +134,7 @@ def scan(
             return names.get(value, 1)
         return counts.get((kind, value), 1)
 
-    union = _UnionFind()
-    edges: list[tuple[float, int, int, list[Reason]]] = []
+    edges: list[Edge] = []
     for pair in pairs:
         low, high = pair >> 32, pair & 0xFFFFFFFF
         if (low, high) in dismissed:
@@ -174,36 +146,10 @@ def scan(
         if match.confidence >= minimum:
             edges.append((match.confidence, low, high, match.reasons))
     stats.matched_pairs = len(edges)
-    # strongest pairs join first (Kruskal): a cluster's confidence is the weakest pair that
-    # had to join it, and its reasons are those of the joining pairs
-    edges.sort(key=lambda e: (-e[0], e[1], e[2]))
-    joining = [e for e in edges if union.union(e[1], e[2])]
-    members: dict[int, list[int]] = {}
-    for record_id in {e[1] for e in edges} | {e[2] for e in edges}:
-        members.setdefault(union.find(record_id), []).append(record_id)
-    links: dict[int, list[tuple[float, list[Reason]]]] = {}
-    for confidence, low, _high, reasons in joining:
-        links.setdefault(union.find(low), []).append((confidence, reasons))
-    clusters = []
-    for root, ids in members.items():
-        if len(ids) < 2:
-            continue
-        spanning = links[root]
-        reason_count: Counter[tuple[str, int]] = Counter()
-        for _, reasons in spanning:
-            for reason in reasons:
-                if reason.weight > 0:
-                    reason_count[(reason.code, reason.percent)] += 1
-        clusters.append(
-            Cluster(
-                entity=entity,
-                record_ids=sorted(ids),
-                confidence=min(c for c, _ in spanning),
-                reason_codes=[
-                    Reason(code, percent) for (code, percent), _ in reason_count.most_common(4)
-                ],
-            )
-        )
+    clusters = [
+        Cluster(entity=entity, record_ids=ids, confidence=confidence, reason_codes=reasons)
+        for ids, confidence, reasons in cluster_edges(edges)
+    ]
     clusters.sort(key=lambda c: (-c.confidence, c.record_ids))
     return clusters
 
