@@ -38,12 +38,14 @@ PROVINCES = [
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 TITLES = ["采购经理", "总经理", "设备科主任", "技术总监", "采购专员", "", "IT负责人"]
-COMPANY_CORES = ["瑞金", "华山", "科达", "华为", "中兴", "海康", "联影", "迈瑞", "东方", "长城"]
-SUFFIXES = ["医院", "有限公司", "科技有限公司", "股份有限公司", "集团"]
+BRAND_CHARS = "瑞金华山科达中兴海康联影迈东方长城恒信德泰宏远鼎盛嘉和永新佳美安博创亿"
+TRADES = ["机械", "电子", "医疗器械", "化工", "物流", "软件", "材料", "能源", "汽配", "仪器"]
+SUFFIXES = ["有限公司", "科技有限公司", "股份有限公司", "集团", "医院"]
 
 
 def generate(path: Path, rows: int) -> None:
-    """Fixed-seed rows: ~2% repeat an earlier mobile (duplicates), ~1% carry a bad budget,
+    """Fixed-seed rows of ~12,000 companies (city + two-character brand + trade + suffix):
+    ~2% repeat an earlier mobile (duplicates), ~1% carry a bad budget,
     ~3% carry an industry that is not an option (医疗器械, 化工)."""
     from openpyxl import Workbook
 
@@ -64,7 +66,8 @@ def generate(path: Path, rows: int) -> None:
             + rng.choice(GIVEN)
             + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
         )
-        company = f"{city}{rng.choice(COMPANY_CORES)}{rng.choice(SUFFIXES)}"
+        brand = rng.choice(BRAND_CHARS) + rng.choice(BRAND_CHARS)
+        company = f"{city}{brand}{rng.choice(TRADES)}{rng.choice(SUFFIXES)}"
         budget: object = rng.choice([rng.randrange(1, 500) * 1000, f"{rng.randrange(1, 90)}万", ""])
         if rng.random() < 0.01:
             budget = "面议"

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Count, Model
 from django.utils.translation import gettext as _
 
@@ -230,20 +231,25 @@ def index_rows(entity: str, items: list[tuple[int, Keys]]) -> None:
     if entity not in DEDUP_ENTITIES or not items:
         return
     enforced = enforced_kinds(entity)
-    MatchKey.objects.bulk_create(
-        [
-            MatchKey(
-                entity=entity,
-                object_id=object_id,
-                kind=kind,
-                value=value,
-                enforced=kind in enforced,
-            )
-            for object_id, keys in items
-            for kind, values in sorted(keys.items())
-            for value in values
-        ]
+    rows = [
+        (entity, object_id, kind, value, kind in enforced)
+        for object_id, keys in items
+        for kind, values in sorted(keys.items())
+        for value in values
+    ]
+    # One prepared INSERT run for all rows: a chunk of 1,000 leads has ~10,000 keys, and
+    # building a model instance per key would cost more than the rest of the chunk's writes.
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(MatchKey._meta.get_field(name).column)
+        for name in ("entity", "object_id", "kind", "value", "enforced")
     )
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(MatchKey._meta.db_table)} ({columns}) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s)",
+            rows,
+        )
 
 
 def clash_message(kind: str, value: str) -> str:
