@@ -147,3 +147,15 @@ def test_rep_cannot_pick_someone_elses_account_for_a_contact(client, people, rec
 def test_anonymous_user_is_sent_to_login(client, records):
     response = client.get(reverse("intake:lead_list"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_chinese_is_the_default_whatever_the_browser_says(client, people):
+    _login(client, people.rep)
+    response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response["Content-Language"] == "zh-hans"
+
+
+def test_language_switch_sets_english(client, people):
+    _login(client, people.rep)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert client.get(reverse("home"))["Content-Language"] == "en"

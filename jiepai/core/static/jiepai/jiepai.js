@@ -6,8 +6,11 @@
       var left = Math.round((due - Date.now()) / 1000);
       var sign = left < 0 ? "-" : "";
       left = Math.abs(left);
-      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
-      el.textContent = sign + (h ? h + ":" : "") + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
+      var d = Math.floor(left / 86400), h = Math.floor((left % 86400) / 3600);
+      var m = Math.floor((left % 3600) / 60), s = left % 60;
+      var days = d ? d + (document.body.dataset.dayUnit || "d") + " " : "";
+      el.textContent = sign + days + (h || d ? String(h).padStart(d ? 2 : 1, "0") + ":" : "") +
+        String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
       el.classList.toggle("overdue", sign === "-");
     });
   }
