@@ -444,11 +444,10 @@ def move_opportunity(
         answers.values = {**answers.values, **values}
     moved = False
     with transaction.atomic():
-        locked = (
-            Opportunity.objects.select_for_update()
-            .select_related("stage__pipeline", "account")
-            .get(pk=opportunity.pk)
-        )
+        # Lock the deal row alone: with joined tables in a FOR UPDATE, PostgreSQL re-checks the
+        # join against the old stage row after waiting for the first mover, and the second
+        # caller would find no row at all instead of the moved deal.
+        locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
         to_stage = Stage.objects.select_related("pipeline").get(pk=to_stage.pk)
         check_transition(opportunity=locked, to_stage=to_stage, actor=actor)
         stages = gate_stages(locked.stage, to_stage)
