@@ -136,7 +136,11 @@ def follow_up_create(request: HttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     account, lead, opportunity = _customer(request.user, source)
     if request.method != "POST":
-        initial: dict[str, Any] = {"method": "call"}
+        initial: dict[str, Any] = {
+            "method": "call",
+            "account": account.pk if account else None,
+            "lead": lead.pk if lead else None,
+        }
         if opportunity:
             initial["opportunity"] = str(opportunity.pk)
         contact_id = _int(request.GET.get("contact"))
