@@ -39,6 +39,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(_("拜访"), "activities:visit_home", ("rep", "manager")),
     NavItem(_("拜访复核"), "activities:review_queue", MANAGERS),
     NavItem(_("过程质量"), "activities:quality", ("rep", *MANAGERS)),
+    NavItem(_("导入导出"), "imports:list"),
     NavItem(_("API 令牌"), "api:tokens"),
     NavItem(_("通知"), "notify:inbox"),
     NavItem(_("投递日志"), "notify:deliveries", ("admin",)),

@@ -72,6 +72,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
             "title": _("客户"),
             "custom_columns": custom,
             "create_url": reverse("customers:account_create"),
+            "export_url": reverse("imports:export", args=["account", "xlsx"]),
         },
     )
 
@@ -148,6 +149,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "title": _("联系人"),
             "custom_columns": custom,
             "create_url": reverse("customers:contact_create"),
+            "export_url": reverse("imports:export", args=["contact", "xlsx"]),
         },
     )
 

@@ -50,6 +50,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             "title": _("线索"),
             "custom_columns": custom,
             "create_url": reverse("intake:lead_create"),
+            "export_url": reverse("imports:export", args=["lead", "xlsx"]),
         },
     )
 

@@ -46,6 +46,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
             "title": _("商机"),
             "custom_columns": custom,
             "create_url": reverse("pipeline:opportunity_create"),
+            "export_url": reverse("imports:export", args=["opportunity", "xlsx"]),
         },
     )
 
