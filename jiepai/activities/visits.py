@@ -481,7 +481,13 @@ def trajectory_chart(visits: list[Visit], zone: datetime.tzinfo) -> dict[str, An
     return {
         "tooltip": {"trigger": "item", "formatter": "{b}"},
         "grid": {"left": 60, "right": 20, "top": 30, "bottom": 40},
-        "xAxis": {"type": "value", "scale": True, "name": _("经度")},
+        "xAxis": {
+            "type": "value",
+            "scale": True,
+            "name": _("经度"),
+            "nameLocation": "middle",
+            "nameGap": 25,
+        },
         "yAxis": {"type": "value", "scale": True, "name": _("纬度")},
         "legend": {"data": [_("签到"), _("客户地址")]},
         "series": [

@@ -27,6 +27,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from faker import Faker
 
+from jiepai.activities.demo import make_follow_up_facts
 from jiepai.activities.models import Activity, ActivityKind
 from jiepai.customers.models import Account, Contact
 from jiepai.customfields.models import FieldDefinition
@@ -850,6 +851,7 @@ STEPS: list[Callable[[Demo], None]] = [
     make_leads,
     make_opportunities,
     make_activities,
+    make_follow_up_facts,
 ]
 
 
