@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from jiepai.events.services import record_event
 from jiepai.intake.conditions import CONDITION_NAMES
 from jiepai.intake.models import (
     KIND_DEFAULTS,
@@ -21,6 +22,7 @@ from jiepai.intake.models import (
     IntentConfig,
     RejectedIntake,
     TagRule,
+    new_intake_key,
 )
 
 
@@ -47,6 +49,7 @@ class ChannelAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
     inlines = [TagRuleInline]
+    actions = ["rotate_keys"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "kind", "active"]}),
         (
@@ -87,6 +90,19 @@ class ChannelAdmin(admin.ModelAdmin):
             if "response_window_minutes" not in form.changed_data:
                 obj.response_window_minutes = window
         super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("更换接入密钥(旧密钥立即失效)"))
+    def rotate_keys(self, request: HttpRequest, queryset: Any) -> None:
+        for channel in queryset:
+            channel.intake_key = new_intake_key()
+            channel.save(update_fields=["intake_key", "updated_at"])
+            record_event(
+                subject_type="channel",
+                subject_id=channel.pk,
+                verb="channel.key_rotated",
+                actor=request.user,
+            )
+        self.message_user(request, _("已更换 %(n)d 个渠道的接入密钥") % {"n": queryset.count()})
 
 
 @admin.register(TagRule)

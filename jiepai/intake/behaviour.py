@@ -24,6 +24,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from jiepai.events.services import record_event
 from jiepai.intake import scoring
+from jiepai.intake.config import intake_settings
 from jiepai.intake.handoff import hand_to_routing
 from jiepai.intake.models import (
     BehaviourEvent,
@@ -263,7 +264,7 @@ def record_behaviour(
                 now=now,
             )
         if touched:
-            config = IntentConfig.current()
+            config = intake_settings().intent
             for lead in touched.values():
                 refresh_intent(lead=lead, config=config, now=now)
     return BehaviourResult(events=events, leads=list(touched.values()))

@@ -8,11 +8,11 @@ from typing import Any
 from jiepai.intake.models import Lead
 
 
-def hand_to_routing(*, lead: Lead, now: datetime.datetime, actor: Any = None) -> Lead:
+def hand_to_routing(*, lead: Lead, now: datetime.datetime, actor: Any = None) -> Any:
     """Route a lead that is complete and not held in the nurture pool, in the caller's
     transaction (the lead and its assignment commit together). Routing decides, explains and
-    writes (`lead.routed`); with nobody eligible the lead stays `unassigned` in its queue."""
+    writes (`lead.routed`); with nobody eligible the lead stays `unassigned` in its queue.
+    Returns routing's RoutingDecision."""
     from jiepai.routing.services import route_lead  # routing imports intake's models
 
-    route_lead(lead=lead, now=now, actor=actor)
-    return lead
+    return route_lead(lead=lead, now=now, actor=actor)

@@ -25,7 +25,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,6 +38,7 @@ from jiepai.events.services import record_event, snapshot
 from jiepai.intake import aliases, scoring
 from jiepai.intake.behaviour import attach_visitor_events, lock_visitor
 from jiepai.intake.conditions import condition_holds
+from jiepai.intake.config import IntakeSettings, intake_settings
 from jiepai.intake.handoff import hand_to_routing
 from jiepai.intake.models import (
     BehaviourEvent,
@@ -253,10 +253,9 @@ def condition_names(
     return names
 
 
-def rule_tags(*, channel: Channel, names: Mapping[str, Any]) -> list[str]:
-    """Tags from the active rules of this channel and of all channels, in rule order."""
+def rule_tags(*, rules: list[TagRule], names: Mapping[str, Any]) -> list[str]:
+    """Tags from the rules (this channel's and all channels', in rule order) that hold."""
     tags: list[str] = []
-    rules = TagRule.objects.filter(Q(channel__isnull=True) | Q(channel=channel), active=True)
     for rule in rules:
         if rule.tag_name not in tags and condition_holds(rule.condition, names):
             tags.append(rule.tag_name)
@@ -341,9 +340,10 @@ def intake_lead(
             RejectedReason.BAD_HEADER,
             _("Idempotency-Key 不能超过 %(n)d 个字符") % {"n": MAX_IDEMPOTENCY_KEY},
         )
-    definitions = definitions_for("lead")
-    prepared = prepare(channel=channel, payload=payload, source=source, definitions=definitions)
-    config = IntentConfig.current()
+    settings = intake_settings()
+    prepared = prepare(
+        channel=channel, payload=payload, source=source, definitions=settings.definitions
+    )
     with transaction.atomic():
         claim = None
         if idempotency_key:
@@ -359,8 +359,7 @@ def intake_lead(
             channel=channel,
             payload=payload,
             prepared=prepared,
-            definitions=definitions,
-            config=config,
+            settings=settings,
             actor=actor,
             now=now,
         )
@@ -377,12 +376,12 @@ def _create(
     channel: Channel,
     payload: Mapping[str, Any] | list[Any],
     prepared: PreparedLead,
-    definitions: list[FieldDefinition],
-    config: IntentConfig,
+    settings: IntakeSettings,
     actor: Any,
     now: datetime.datetime,
 ) -> tuple[Lead, list[DuplicateMatch], list[str]]:
     """Write the lead and everything that comes with it. In the caller's transaction."""
+    config, definitions = settings.intent, settings.definitions
     lock_visitor(prepared.visitor_id)
     summary = _summary_of_visitor(prepared.visitor_id, config)
     intent = scoring.intent_score(summary, config)
@@ -459,17 +458,29 @@ def _create(
     names = condition_names(
         channel=channel, values=prepared.values, source_detail=prepared.source_detail
     )
-    tags += [t for t in rule_tags(channel=channel, names=names) if t not in tags]
+    tags += [
+        t for t in rule_tags(rules=settings.rules_for(channel.pk), names=names) if t not in tags
+    ]
     if scoring.is_high_intent(summary, config) and config.high_intent_tag not in tags:
         tags.append(config.high_intent_tag)
     for tag in tags:
         apply_tag(entity="lead", object_id=lead.pk, tag=tag, source="intake", actor=actor, now=now)
     if state == LeadState.UNASSIGNED:
-        hand_to_routing(lead=lead, now=now, actor=actor)
-        lead.state, lead.owner_id = (
-            Lead.objects.filter(pk=lead.pk).values_list("state", "owner_id").get()
-        )
+        decision = hand_to_routing(lead=lead, now=now, actor=actor)
+        lead.state, lead.owner_id = routed_state(lead, decision)
     return lead, duplicates, tags
+
+
+def routed_state(lead: Lead, decision: Any) -> tuple[str, int | None]:
+    """(state, owner id) after routing, from routing's decision (no re-read when it says)."""
+    if decision.outcome == "assigned" and decision.rep is not None:
+        return LeadState.ASSIGNED, decision.rep.pk
+    if decision.outcome == "offered":
+        return LeadState.OFFERED, None
+    if decision.outcome == "unassigned":
+        return LeadState.UNASSIGNED, None
+    state, owner_id = Lead.objects.filter(pk=lead.pk).values_list("state", "owner_id").get()
+    return state, owner_id
 
 
 # --- the incomplete pool ------------------------------------------------------------------------

@@ -298,3 +298,48 @@ def test_navigation_shows_the_pool_and_inbox_to_marketing(people, db):
     assert reverse("intake:incomplete_list") in html and reverse("intake:rejected_list") in html
     html = _login(people.rep).get("/").content.decode()
     assert reverse("intake:rejected_list") not in html
+
+
+def test_admin_rotates_a_channel_key_and_the_old_one_stops_working(web, people):
+    old = web.intake_key
+    client = _login(people.admin)
+    response = client.post(
+        "/admin/intake/channel/", {"action": "rotate_keys", "_selected_action": [web.pk]}
+    )
+    assert response.status_code == 302
+    web.refresh_from_db()
+    assert web.intake_key != old
+    posted = Client(headers={"X-Jiepai-Key": old}).post(
+        f"/api/v1/intake/{web.slug}", "{}", content_type="application/json"
+    )
+    assert posted.status_code == 401
+
+
+def test_admin_pages_for_intake_configuration_open(web, people):
+    client = _login(people.admin)
+    for url in ("/admin/intake/channel/", f"/admin/intake/channel/{web.pk}/change/",
+                "/admin/intake/tagrule/add/", "/admin/intake/intentconfig/",
+                "/admin/intake/rejectedintake/", "/admin/intake/behaviourevent/"):  # fmt: skip
+        assert client.get(url).status_code == 200, url
+
+
+def test_new_channel_in_admin_gets_its_kinds_defaults(people):
+    from jiepai.intake.models import Channel
+
+    client = _login(people.admin)
+    add = client.get("/admin/intake/channel/add/").content.decode()
+    key = re.search(r'name="intake_key"[^>]*value="([^"]+)"', add) or re.search(
+        r'value="([^"]+)"[^>]*name="intake_key"', add
+    )
+    data = {
+        "name": "电话", "slug": "tel", "kind": "phone", "active": "on", "weight": "1",
+        "response_window_minutes": "240", "routing_policy": "round_robin",
+        "required_fields": '["company", "title", "mobile"]', "intake_key": key.group(1),
+        "alias_map": "{}", "rate_limit_per_minute": "600", "source_tag": "",
+        "public_form_fields": '["name"]', "public_form_title": "", "public_form_intro": "",
+        "tag_rules-TOTAL_FORMS": "0", "tag_rules-INITIAL_FORMS": "0",
+    }  # fmt: skip
+    response = client.post("/admin/intake/channel/add/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    channel = Channel.objects.get(slug="tel")
+    assert str(channel.weight) == "0.90"
