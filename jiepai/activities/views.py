@@ -186,6 +186,7 @@ def _fill(
             notes.append(_("录音转写失败,请手动输入"))
         if text:
             values["text"] = text
+            notes.append(_("录音文字:%(text)s") % {"text": text})
         elif not notes:
             notes.append(_("没有配置录音转写,请用手机键盘的语音输入"))
     if not text:

@@ -279,3 +279,22 @@ def test_user_time_zone_decides_the_day_of_a_date_only_due(people, customer, now
     )
     task = activity.tasks.get()
     assert task.due_at == datetime.datetime(2026, 3, 9, 18, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+def test_first_call_on_an_assigned_lead_marks_it_contacted(people, now) -> None:
+    from jiepai.intake.services import create_lead
+
+    lead = create_lead(
+        actor=people.rep, values={"name": "陈经理", "company": "杭州某医疗器械公司"}, now=now
+    )
+    assert lead.state == "assigned"
+    log_follow_up(
+        actor=people.rep,
+        lead=lead,
+        method="call",
+        next_action="发资料",
+        next_action_due=datetime.date(2026, 3, 3),
+        now=now,
+    )
+    lead.refresh_from_db()
+    assert lead.state == "contacted" and lead.contacted_at == now

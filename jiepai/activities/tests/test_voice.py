@@ -124,3 +124,48 @@ def test_oversized_audio_is_refused_with_the_limit(people, customer, now) -> Non
             now=now,
         )
     assert "1 MB" in excinfo.value.message_dict["audio"][0]
+
+
+def test_quick_fill_from_a_voice_memo_fills_the_form_and_keeps_nothing_yet(
+    client, people, customer, fake_backend
+) -> None:
+    import time_machine
+
+    from jiepai.activities.models import Activity
+    from jiepai.conftest import PASSWORD
+
+    client.login(username=people.rep.username, password=PASSWORD)
+    with time_machine.travel(customer.opportunity.created_at, tick=False):
+        page = client.post(
+            "/activities/new/",
+            {
+                "account": customer.account.pk,
+                "method": "call",
+                "action": "fill",
+                "audio": audio_upload(),
+            },
+            HTTP_HX_REQUEST="true",
+        )
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'value="样机演示"' in html and 'value="交付周期太长"' in html
+    assert not Activity.objects.exists() and not Attachment.objects.exists()
+
+
+def test_quick_fill_from_audio_without_a_backend_says_to_use_keyboard_voice_input(
+    client, people, customer
+) -> None:
+    from jiepai.conftest import PASSWORD
+
+    client.login(username=people.rep.username, password=PASSWORD)
+    page = client.post(
+        "/activities/new/",
+        {
+            "account": customer.account.pk,
+            "method": "call",
+            "action": "fill",
+            "audio": audio_upload(),
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert "没有配置录音转写" in page.content.decode()
