@@ -85,13 +85,11 @@ def ensure_kind(key: str) -> NotificationKind:
 def _plan_deliveries(notifications: list[Notification], *, now: datetime.datetime) -> None:
     first = notifications[0]
     kind = ensure_kind(first.kind)
-    policy = DeliveryPolicy.current()
     content = {
         "kind": first.kind,
         "title": first.title,
         "body": first.body,
         "url": absolute_url(first.url),
-        "next_attempt_at": now + policy.lease,
     }
     preferences = {
         p.user_id: p
@@ -140,6 +138,9 @@ def _plan_deliveries(notifications: list[Notification], *, now: datetime.datetim
         )
     if not deliveries:
         return
+    fallback = now + DeliveryPolicy.current().lease  # when the sweeper sends a lost task's copy
+    for delivery in deliveries:
+        delivery.next_attempt_at = fallback
     Delivery.objects.bulk_create(deliveries)
     plan = [(d.pk, 0) for d in deliveries]
     # After commit only: a rolled-back business change sends nothing. robust=True: a broken
@@ -191,8 +192,11 @@ def attempt_delivery(
         changes["next_attempt_at"] = now + policy.backoff(delivery.attempts)
     # Only the owner of this attempt records its outcome (a later attempt, after a lost lease,
     # has moved `attempts` on and owns the row).
-    Delivery.objects.filter(pk=delivery_id, attempts=attempt + 1).update(**changes)
-    delivery.refresh_from_db()
+    if Delivery.objects.filter(pk=delivery_id, attempts=attempt + 1).update(**changes):
+        for name, value in changes.items():
+            setattr(delivery, name, value)
+    else:
+        delivery.refresh_from_db()
     return delivery
 
 
