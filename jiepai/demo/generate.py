@@ -38,6 +38,7 @@ from jiepai.org.models import Department, OnlineStatus, RepProfile, Role, User
 from jiepai.org.services import create_department, create_user
 from jiepai.pipeline.demo import mark_stalls, stall_events
 from jiepai.pipeline.models import Opportunity, Pipeline, Stage
+from jiepai.routing.demo import make_routing
 
 SEED = 20240601
 PASSWORD = "demo1234"
@@ -852,6 +853,7 @@ STEPS: list[Callable[[Demo], None]] = [
     make_opportunities,
     make_activities,
     make_follow_up_facts,
+    make_routing,
 ]
 
 
