@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 
 from jiepai.intake.models import ACTIVE_LEAD_STATES, Lead, LeadState
-from jiepai.org.models import Department, Role, User
+from jiepai.org.models import Department, RepProfile, Role, User
 from jiepai.org.services import is_online
 from jiepai.pipeline.models import Opportunity
 from jiepai.routing import scoring
@@ -63,12 +63,38 @@ def _band_filter(band: str, prefix: str = "") -> Q:
 
 @dataclass
 class Pool:
-    """A policy's candidates for one lead, the users behind them, and the department whose
-    unassigned queue the lead falls into when nobody can take it (None: company-wide)."""
+    """A policy's candidates for one lead and the department whose unassigned queue the lead
+    falls into when nobody can take it (None: company-wide)."""
 
     candidates: list[scoring.Candidate]
-    users: dict[int, User]
     queue_department_id: int | None
+
+    def users(self, rep_ids: list[int]) -> list[User]:
+        """The chosen reps as users (loaded only for them), in the given order."""
+        by_id = User.objects.in_bulk(rep_ids)
+        return [by_id[pk] for pk in rep_ids]
+
+
+#: the columns a candidate is made of: plain values, not model instances (50 users and their
+#: profiles as objects cost more than the whole decision)
+CANDIDATE_COLUMNS = (
+    "id",
+    "username",
+    "display_name",
+    "first_name",
+    "last_name",
+    "rep_profile__capacity",
+    "rep_profile__paused",
+    "rep_profile__online_status",
+    "rep_profile__last_seen_at",
+    "rep_profile__industries",
+    "rep_profile__deal_size_bands",
+)
+
+
+def _display_name(display_name: str, first: str, last: str, username: str) -> str:
+    """str(User) without a User (display name, else full name, else username)."""
+    return display_name or f"{first} {last}".strip() or username
 
 
 def load_candidates(
@@ -81,8 +107,8 @@ def load_pool(*, policy: RoutingPolicy, lead: Lead, now: datetime.datetime) -> P
     rule, department_ids = _pool_filter(policy)
     users_qs = User.objects.filter(is_active=True, rep_profile__isnull=False)
     users_qs = users_qs.filter(role=Role.REP) if rule is None else users_qs.filter(rule)
-    users = list(users_qs.select_related("rep_profile").order_by("id"))
-    ids = [u.pk for u in users]
+    rows = list(users_qs.order_by("id").values_list(*CANDIDATE_COLUMNS))
+    ids = [row[0] for row in rows]
     active = active_lead_counts(ids)
     open_opps: dict[int, int] = {}
     won_revenue: dict[int, float] = {}
@@ -141,32 +167,27 @@ def load_pool(*, policy: RoutingPolicy, lead: Lead, now: datetime.datetime) -> P
             capability[row["owner_id"]] = row
 
     candidates = []
-    for user in users:
-        profile = user.rep_profile
-        skills = capability.get(user.pk, {})
+    for pk, username, display, first, last, capacity, paused, status, seen, skills, bands in rows:
+        won = capability.get(pk, {})
         candidates.append(
             scoring.Candidate(
-                rep_id=user.pk,
-                name=str(user),
-                capacity=profile.capacity,
-                active_leads=active.get(user.pk, 0),
-                paused=profile.paused,
-                online=is_online(profile, now),
-                open_opportunities=open_opps.get(user.pk, 0),
-                won_revenue=won_revenue.get(user.pk, 0.0),
-                industry_conversion=conversion.get(user.pk, 0.0),
-                won_in_industry_band=skills.get("both", 0),
-                won_in_industry=skills.get("industry", 0),
-                won_in_band=skills.get("band", 0),
-                declares_industry=bool(industry) and industry in (profile.industries or []),
-                declares_band=bool(band) and band in (profile.deal_size_bands or []),
+                rep_id=pk,
+                name=_display_name(display, first, last, username),
+                capacity=capacity,
+                active_leads=active.get(pk, 0),
+                paused=paused,
+                online=is_online(RepProfile(online_status=status, last_seen_at=seen), now),
+                open_opportunities=open_opps.get(pk, 0),
+                won_revenue=won_revenue.get(pk, 0.0),
+                industry_conversion=conversion.get(pk, 0.0),
+                won_in_industry_band=won.get("both", 0),
+                won_in_industry=won.get("industry", 0),
+                won_in_band=won.get("band", 0),
+                declares_industry=bool(industry) and industry in (skills or []),
+                declares_band=bool(band) and band in (bands or []),
             )
         )
-    return Pool(
-        candidates,
-        {u.pk: u for u in users},
-        department_ids[0] if department_ids else None,
-    )
+    return Pool(candidates, department_ids[0] if department_ids else None)
 
 
 def nearest_managers(department_id: int | None, *, exclude: int | None = None) -> list[User]:

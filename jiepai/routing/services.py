@@ -268,6 +268,7 @@ def _to_queue(
         body=str(ESCALATION_TEXT.get(reason, reason)),
         url=reverse("routing:queue"),
         dedupe_key=f"routing.unassigned:{lead.pk}:{now.isoformat()}",
+        now=now,
     )
     return managers
 
@@ -414,7 +415,8 @@ def _apply_route(
 
     _set_routing(lead, policy=policy, queue_department_id=pool.queue_department_id)
     if policy.kind == PolicyKind.WEIGHTED_POOL:
-        offered = _open_offers(lead=lead, policy=policy, choice=choice, now=now)
+        reps = pool.users([c.rep_id for c in choice.chosen])
+        offered = _open_offers(lead=lead, policy=policy, choice=choice, reps=reps, now=now)
         data.update(
             outcome="offered",
             offered_to=[_person(c.rep_id, candidates) for c in choice.chosen],
@@ -434,7 +436,7 @@ def _apply_route(
             outcome="offered",
             policy=policy,
             rule=rule,
-            offered_to=[pool.users[c.rep_id] for c in choice.chosen],
+            offered_to=reps,
             reason=choice.reason,
             candidates=scored,
             event=event,
@@ -446,7 +448,7 @@ def _apply_route(
         if policy.kind == PolicyKind.CAPABILITY_MATCH
         else AssignMethod.ROUND_ROBIN
     )
-    _assign(lead=lead, rep=pool.users[winner.rep_id], policy=policy, method=method, now=now)
+    _assign(lead=lead, rep=pool.users([winner.rep_id])[0], policy=policy, method=method, now=now)
     _advance_pointer(policy, winner.rep_id, now)
     data.update(outcome="assigned", winner=_person(winner.rep_id, candidates))
     event = record_event(
@@ -489,11 +491,17 @@ def _notify_assigned(lead: Lead, now: datetime.datetime, body: str = "") -> None
         body=body or lead.company,
         url=lead_url(lead),
         dedupe_key=f"routing.assigned:{lead.pk}:{now.isoformat()}",
+        now=now,
     )
 
 
 def _open_offers(
-    *, lead: Lead, policy: RoutingPolicy, choice: scoring.Choice, now: datetime.datetime
+    *,
+    lead: Lead,
+    policy: RoutingPolicy,
+    choice: scoring.Choice,
+    reps: list[User],
+    now: datetime.datetime,
 ) -> OfferRound:
     closes = now + datetime.timedelta(minutes=policy.claim_minutes)
     Lead.objects.filter(pk=lead.pk).update(
@@ -504,7 +512,7 @@ def _open_offers(
         lead=lead, policy=policy, offered_at=now, closes_at=closes, lock_due_at=closes
     )
     scores = {s.candidate.rep_id: s.score or 0.0 for s in choice.scored}
-    offers = LeadOffer.objects.bulk_create(
+    LeadOffer.objects.bulk_create(
         [
             LeadOffer(
                 round=offer_round, lead=lead, rep_id=c.rep_id, rank=rank, score=scores[c.rep_id]
@@ -512,16 +520,18 @@ def _open_offers(
             for rank, c in enumerate(choice.chosen, start=1)
         ]
     )
-    for offer in offers:
-        notify(
-            recipients=[User(pk=offer.rep_id)],
-            kind="routing.offer",
-            title=_("抢单:%(lead)s(%(minutes)s 分钟内有效)")
-            % {"lead": lead, "minutes": policy.claim_minutes},
-            body=lead.company,
-            url=reverse("routing:offer", args=[offer.pk]),
-            dedupe_key=f"routing.offer:{offer.pk}",
-        )
+    # one notification call for the N reps: the claim link names the lead, and the page finds
+    # the offer made to whoever opens it
+    notify(
+        recipients=reps,
+        kind="routing.offer",
+        title=_("抢单:%(lead)s(%(minutes)s 分钟内有效)")
+        % {"lead": lead, "minutes": policy.claim_minutes},
+        body=lead.company,
+        url=reverse("routing:lead_offer", args=[lead.pk]),
+        dedupe_key=f"routing.offer:{offer_round.pk}",
+        now=now,
+    )
     return offer_round
 
 
@@ -757,6 +767,7 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
         title=_("线索超时未联系,已收回:%(lead)s") % {"lead": lead},
         url=reverse("routing:my_leads"),
         dedupe_key=f"routing.window_expired:{lead.pk}:{now.isoformat()}",
+        now=now,
     )
     if policy is None or lead.reassign_count >= limit:
         _escalate(lead, policy, "max_reassignments" if policy else "no_policy", before, base, now)
@@ -776,7 +787,7 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
     winner = choice.chosen[0]
     _assign(
         lead=lead,
-        rep=pool.users[winner.rep_id],
+        rep=pool.users([winner.rep_id])[0],
         policy=policy,
         method=AssignMethod.WINDOW_REASSIGNED,
         now=now,
@@ -807,6 +818,7 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
         % {"lead": lead, "old": previous_owner, "new": lead.owner},
         url=lead_url(lead),
         dedupe_key=f"routing.window_reassigned:{lead.pk}:{now.isoformat()}",
+        now=now,
     )
 
 
@@ -869,7 +881,9 @@ def reassign_lead(
             OfferRound.objects.select_for_update().filter(lead=lead, state=RoundState.OPEN).first()
         )
         current = (
-            Lead.objects.select_for_update(of=("self",)).select_related("channel").get(pk=lead.pk)
+            Lead.objects.select_for_update(of=("self",))
+            .select_related("channel", "owner")
+            .get(pk=lead.pk)
         )
         if current.state not in REASSIGNABLE_STATES:
             raise ValidationError(
@@ -883,6 +897,7 @@ def reassign_lead(
                 state=RoundState.CANCELLED, closed_at=now, lock_due_at=None, updated_at=now
             )
             _close_offers(open_round.pk, winner_id=None)
+        previous_owner = current.owner
         previous_owner_id = current.owner_id
         before = {"state": current.state, "owner": previous_owner_id}
         _end_assignment(current, EndReason.MANUAL_REASSIGN, now)
@@ -915,7 +930,7 @@ def reassign_lead(
             data={
                 "reason": "manual",
                 "note": reason,
-                "from": _person(previous_owner_id),
+                "from": _who(previous_owner) if previous_owner else None,
                 "to": _who(to),
                 "by": _who(actor),
                 "to_load": load,
@@ -928,13 +943,14 @@ def reassign_lead(
         _notify_assigned(
             current, now, body=_("%(by)s 指派:%(reason)s") % {"by": actor, "reason": reason}
         )
-        if previous_owner_id:
+        if previous_owner is not None:
             notify(
-                recipients=[User(pk=previous_owner_id)],
+                recipients=[previous_owner],
                 kind="routing.reassigned_away",
                 title=_("线索已改派给 %(to)s:%(lead)s") % {"to": to, "lead": current},
                 body=reason,
                 url=reverse("routing:my_leads"),
                 dedupe_key=f"routing.reassigned_away:{current.pk}:{now.isoformat()}",
+                now=now,
             )
     return current

@@ -7,6 +7,7 @@ app_name = "routing"
 urlpatterns = [
     path("my/", views.my_leads, name="my_leads"),
     path("offers/<int:pk>/", views.offer, name="offer"),
+    path("offers/lead/<int:pk>/", views.lead_offer, name="lead_offer"),
     path("offers/<int:pk>/claim/", views.claim, name="claim"),
     path("leads/<int:pk>/contacted/", views.contacted, name="contacted"),
     path("leads/<int:pk>/reassign/", views.reassign, name="reassign"),

@@ -92,6 +92,20 @@ def offer(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def lead_offer(request: HttpRequest, pk: int) -> HttpResponse:
+    """The claim link of an offer notification: the latest offer of this lead to this person."""
+    item = (
+        LeadOffer.objects.filter(lead_id=pk, rep=request.user)
+        .select_related("lead", "lead__channel", "round")
+        .order_by("-round__offered_at", "-id")
+        .first()
+    )
+    if item is None:
+        raise Http404
+    return render(request, "routing/offer.html", {"offer": item, "now": timezone.now()})
+
+
+@login_required
 @require_POST
 def claim(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(LeadOffer.objects.select_related("round"), pk=pk, rep=request.user)

@@ -255,7 +255,7 @@ def test_weighted_pool_offers_the_lead_to_the_best_three(pool, team):
     assert offer_round.lock_due_at == NOW + datetime.timedelta(minutes=30)
     for offer in offers:
         note = Notification.objects.get(recipient=offer.rep, kind="routing.offer")
-        assert note.url == f"/routing/offers/{offer.pk}/"
+        assert note.url == f"/routing/offers/lead/{routed.pk}/"
     data = _routed_event(routed).data
     assert data["outcome"] == "offered"
     assert len(data["offered_to"]) == 3

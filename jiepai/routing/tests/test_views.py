@@ -270,3 +270,12 @@ def test_lead_page_offers_the_claim_button_to_an_offered_rep(client, offered, te
 def test_lead_page_shows_reassign_to_the_manager(client, waiting, team):
     page = login(client, team.manager).get(f"/leads/{waiting.pk}/").content.decode()
     assert f"/routing/leads/{waiting.pk}/reassign/" in page
+
+
+def test_claim_link_of_the_notification_opens_the_offer(client, offered, team):
+    from jiepai.notify.models import Notification
+
+    note = Notification.objects.get(recipient=team.teammate, kind="routing.offer")
+    page = login(client, team.teammate).get(note.url).content.decode()
+    assert "钱多多" in page and 'data-testid="claim"' in page
+    assert login(client, team.outsider).get(note.url).status_code == 404
