@@ -222,6 +222,9 @@ class ImportRunner:
         )
         self.column_of = {k: c for c, k in self.mapping}
         self.lookups = Lookups(actor)
+        self.optional_fields = [
+            f.name for f in self.model._meta.concrete_fields if f.blank and not f.primary_key
+        ]
         self.lookup_fields = {
             s.key for s in self.specs if s.kind in ("account", "contact", "channel", "stage")
         }
@@ -342,11 +345,15 @@ class ImportRunner:
         return row
 
     def _trusted(self, values: dict[str, Any]) -> tuple[str, ...]:
-        """Foreign keys set from Lookups or service defaults: rows known to exist."""
-        return tuple(
-            name
-            for name, value in values.items()
-            if isinstance(value, models.Model) or (name in self.lookup_fields and value)
+        """Fields full_clean need not look at: foreign keys set from Lookups or service
+        defaults (rows known to exist), and optional fields the row leaves at their default."""
+        return (
+            *(
+                name
+                for name, value in values.items()
+                if isinstance(value, models.Model) or (name in self.lookup_fields and value)
+            ),
+            *(name for name in self.optional_fields if name not in values),
         )
 
     def _errors_from(self, exc: ValidationError) -> list[dict[str, str]]:
