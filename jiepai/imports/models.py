@@ -84,6 +84,7 @@ class ImportJob(TimestampedModel):
     header_row = models.PositiveIntegerField(_("表头行"), default=1)
     headers = models.JSONField(_("表头"), default=list, blank=True)
     mapping = models.JSONField(_("字段对应"), default=dict, blank=True)
+    samples = models.JSONField(_("示例行"), default=list, blank=True)
     on_duplicate = models.CharField(
         _("重复处理"), max_length=10, choices=DuplicatePolicy.choices, default=DuplicatePolicy.SKIP
     )

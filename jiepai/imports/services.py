@@ -123,6 +123,7 @@ def create_job(
     job.sheet_name = preview.table.sheet_name
     job.header_row = preview.header_row
     job.headers = [cell_text(h) for h in preview.headers]
+    job.samples = [[cell_text(c) for c in row] for row in preview.samples[:3]]
     job.mapping = {
         str(c): k
         for c, k in auto_map(

@@ -150,25 +150,15 @@ def _upload(request: HttpRequest) -> HttpResponse:
 
 
 def _mapping_rows(job: ImportJob) -> list[dict[str, Any]]:
-    preview = []
-    try:
-        sample = services.read_sheet(
-            services.job_path(job), filename=job.original_name, entity=job.entity
-        ).samples
-    except (ReadError, OSError):
-        sample = []
-    for index, header in enumerate(job.headers):
-        preview.append(
-            {
-                "index": index,
-                "header": header,
-                "samples": [
-                    row[index] for row in sample[:3] if index < len(row) and row[index] != ""
-                ],
-                "field": job.mapping.get(str(index), ""),
-            }
-        )
-    return preview
+    return [
+        {
+            "index": index,
+            "header": header,
+            "samples": [row[index] for row in job.samples if index < len(row) and row[index]],
+            "field": job.mapping.get(str(index), ""),
+        }
+        for index, header in enumerate(job.headers)
+    ]
 
 
 @login_required
