@@ -10,6 +10,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from jiepai.intake.models import ACTIVE_LEAD_STATES, Lead, LeadState
@@ -48,6 +49,32 @@ def active_lead_counts(rep_ids: list[int]) -> dict[int, int]:
         .order_by()
     )
     return {row["owner_id"]: row["n"] for row in rows}
+
+
+def capped_active_counts(rep_ids: list[int], limit: int) -> dict[int, int]:
+    """Active leads per rep, each counted only up to `limit` (the largest capacity in play).
+
+    That is all the load cap needs ("is this rep at capacity?"), and it keeps a decision cheap
+    however many leads reps hold: each rep's count stops after `limit` rows found through the
+    owner index, instead of counting every active lead in the table (with 100,000 active
+    leads the full GROUP BY cost ~150 ms per decision). Pages that show loads count in full
+    (`active_lead_counts`).
+    """
+    if not rep_ids:
+        return {}
+    quote = connection.ops.quote_name
+    lead_table, user_table = quote(Lead._meta.db_table), quote(User._meta.db_table)
+    owner, state = quote(Lead._meta.get_field("owner").column), quote("state")
+    states = ", ".join(["%s"] * len(ACTIVE_LEAD_STATES))
+    users = ", ".join(["%s"] * len(rep_ids))
+    sql = (
+        f"SELECT u.id, (SELECT COUNT(*) FROM (SELECT 1 FROM {lead_table} l"  # noqa: S608
+        f" WHERE l.{owner} = u.id AND l.{state} IN ({states}) LIMIT %s) AS capped)"
+        f" FROM {user_table} u WHERE u.id IN ({users})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ACTIVE_LEAD_STATES, max(0, limit), *rep_ids])
+        return {pk: count for pk, count in cursor.fetchall() if count}
 
 
 def _band_filter(band: str, prefix: str = "") -> Q:
@@ -109,7 +136,7 @@ def load_pool(*, policy: RoutingPolicy, lead: Lead, now: datetime.datetime) -> P
     users_qs = users_qs.filter(role=Role.REP) if rule is None else users_qs.filter(rule)
     rows = list(users_qs.order_by("id").values_list(*CANDIDATE_COLUMNS))
     ids = [row[0] for row in rows]
-    active = active_lead_counts(ids)
+    active = capped_active_counts(ids, max((row[5] for row in rows), default=0))
     open_opps: dict[int, int] = {}
     won_revenue: dict[int, float] = {}
     conversion: dict[int, float] = {}

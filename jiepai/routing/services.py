@@ -36,7 +36,13 @@ from jiepai.notify.services import notify
 from jiepai.org.models import RepProfile, Role, User
 from jiepai.org.visibility import can_see, subtree_department_ids
 from jiepai.routing import conditions, scoring
-from jiepai.routing.candidates import Pool, active_lead_counts, load_pool, nearest_managers
+from jiepai.routing.candidates import (
+    Pool,
+    active_lead_counts,
+    capped_active_counts,
+    load_pool,
+    nearest_managers,
+)
 from jiepai.routing.models import (
     Assignment,
     AssignMethod,
@@ -553,7 +559,7 @@ def claim_offer(*, offer: LeadOffer, rep: User, now: datetime.datetime | None = 
         profile = RepProfile.objects.select_for_update().filter(user=rep).first()
         if profile is None:
             raise ValidationError(_("你没有销售档案,不能接收线索"), code="no_profile")
-        if active_lead_counts([rep.pk]).get(rep.pk, 0) >= profile.capacity:
+        if capped_active_counts([rep.pk], profile.capacity).get(rep.pk, 0) >= profile.capacity:
             raise ValidationError(
                 _("你在跟的线索已达上限(%(cap)s 条),请先推进或关闭一些线索")
                 % {"cap": profile.capacity},
@@ -622,7 +628,12 @@ def lock_offer_round(offer_round: OfferRound, now: datetime.datetime) -> None:
     if lead.state != LeadState.OFFERED:
         return
     offers = list(offer_round.offers.select_related("rep__rep_profile").order_by("rank"))
-    counts = active_lead_counts([o.rep_id for o in offers])
+    counts = capped_active_counts(
+        [o.rep_id for o in offers],
+        max(
+            (o.rep.rep_profile.capacity for o in offers if hasattr(o.rep, "rep_profile")), default=0
+        ),
+    )
     skipped = []
     winner = None
     for offer in offers:

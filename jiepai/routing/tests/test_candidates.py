@@ -1,0 +1,40 @@
+"""Loading a pool: the capped load count and the candidates' figures."""
+
+from __future__ import annotations
+
+from jiepai.routing.candidates import active_lead_counts, capped_active_counts, load_candidates
+from jiepai.routing.models import PolicyKind
+from jiepai.routing.tests.conftest import NOW, lead, open_deal, policy, won_deal
+
+
+def test_capped_count_stops_at_the_limit_and_skips_closed_leads(team):
+    for _ in range(5):
+        lead(owner=team.rep, state="assigned")
+    lead(owner=team.rep, state="converted")
+    lead(owner=team.teammate, state="contacted")
+    ids = [team.rep.pk, team.teammate.pk, team.outsider.pk]
+    assert capped_active_counts(ids, 3) == {team.rep.pk: 3, team.teammate.pk: 1}
+    assert (
+        capped_active_counts(ids, 10)
+        == active_lead_counts(ids)
+        == {
+            team.rep.pk: 5,
+            team.teammate.pk: 1,
+        }
+    )
+    assert capped_active_counts([], 3) == {}
+
+
+def test_weighted_pool_candidates_carry_their_figures(team):
+    weighted = policy("weighted_pool", PolicyKind.WEIGHTED_POOL, departments=[team.east])
+    open_deal(team.rep)
+    won_deal(team.teammate, amount=300_000, industry="医疗器械")
+    lead(owner=team.teammate, industry="医疗器械", state="converted")
+    lead(owner=team.teammate, industry="医疗器械", state="disqualified")
+    sample = lead(industry="医疗器械")
+    by_rep = {c.rep_id: c for c in load_candidates(policy=weighted, lead=sample, now=NOW)}
+    assert set(by_rep) == {team.rep.pk, team.teammate.pk}
+    assert by_rep[team.rep.pk].open_opportunities == 1
+    assert by_rep[team.teammate.pk].won_revenue == 300_000
+    assert by_rep[team.teammate.pk].industry_conversion == 0.5
+    assert by_rep[team.rep.pk].name == "王磊" and by_rep[team.rep.pk].online
