@@ -8,6 +8,15 @@ class PipelineConfig(AppConfig):
 
     def ready(self) -> None:
         from jiepai.deadlines.registry import register_deadline
+        from jiepai.events.labels import register_verb_labels
         from jiepai.pipeline.stalls import STALL_DEADLINE
 
         register_deadline(STALL_DEADLINE)
+        register_verb_labels(
+            {
+                "opportunity.stage_changed": _("推进了阶段"),
+                "opportunity.stalled": _("阶段停滞提醒"),
+                "attachment.added": _("上传了文件"),
+                "task.created": _("约定了下一步"),
+            }
+        )

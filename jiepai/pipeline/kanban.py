@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jiepai.org.models import Department, Team, User
 from jiepai.org.visibility import subtree_department_ids, visible_to
-from jiepai.pipeline.models import Opportunity, Pipeline, Stage
+from jiepai.pipeline.models import GateRequirement, Opportunity, Pipeline, Stage
 
 #: cards shown per column (the totals count every deal)
 CARDS_PER_COLUMN = 50
@@ -63,6 +63,7 @@ class Column:
     count: int = 0
     amount: Decimal = Decimal(0)
     cards: list[Card] = field(default_factory=list)
+    gate: list[str] = field(default_factory=list)  # what entering this stage requires
 
     @property
     def weighted(self) -> Decimal:
@@ -102,6 +103,14 @@ def board_columns(
         Q(stage__is_won=False, stage__is_lost=False) | Q(closed_at__gte=since)
     )
     columns = {s.pk: Column(stage=s) for s in pipeline.stages.order_by("position", "id")}
+    for stage_id, label in (
+        GateRequirement.objects.filter(stage__pipeline=pipeline, active=True)
+        .order_by("stage_id", "position", "id")
+        .values_list("stage_id", "label")
+    ):
+        gate = columns[stage_id].gate
+        if label not in gate:
+            gate.append(label)
     totals = deals.order_by().values("stage_id").annotate(n=Count("id"), total=Sum("amount"))
     for row in totals:
         column = columns.get(row["stage_id"])

@@ -171,7 +171,12 @@ class HeatMap:
             "tooltip": {"position": "top"},
             "grid": {"left": 110, "right": 20, "top": 20, "bottom": 70},
             "xAxis": {"type": "category", "data": [s.name for s in self.stages]},
-            "yAxis": {"type": "category", "data": [label for _key, label in self.rows]},
+            # listed top-down in the same order as the table under the chart
+            "yAxis": {
+                "type": "category",
+                "inverse": True,
+                "data": [label for _key, label in self.rows],
+            },
             "visualMap": {
                 "min": 0,
                 "max": top,

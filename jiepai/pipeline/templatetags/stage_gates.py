@@ -3,6 +3,7 @@ been there, what the next stage's gate still needs, and the buttons to move it."
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
@@ -40,3 +41,12 @@ def stage_panel(context: dict[str, Any], opportunity: Opportunity) -> dict[str, 
         "targets": allowed_targets(opportunity, user),
         "stalled": is_stalled(opportunity, now),
     }
+
+
+@register.filter
+def yuan(value: object) -> str:
+    """A whole-yuan amount with thousands separators (Django's zh-Hans format groups nothing)."""
+    try:
+        return f"{round(Decimal(str(value))):,}"
+    except (InvalidOperation, ValueError, TypeError):
+        return ""

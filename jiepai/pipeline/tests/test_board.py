@@ -253,3 +253,8 @@ def test_dialog_marks_still_missing_parts_only_after_the_form_was_sent(
     assert "还未补齐" not in dropped.content.decode()
     sent = client.post(url, {"stage": stages["输单"].pk, "answering": "1"}, HTTP_HX_REQUEST="true")
     assert "还未补齐" in sent.content.decode()
+
+
+def test_amounts_are_grouped_in_thousands_on_the_board(client, people, live_deal):
+    body = _login(client, people.rep).get(reverse("pipeline:board")).content.decode()
+    assert "¥200,000" in body and "¥20,000" in body
