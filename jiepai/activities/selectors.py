@@ -9,6 +9,7 @@ the rep, their managers (department subtree) and directors/admins see them.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -128,31 +129,43 @@ def open_tasks(user: User) -> QuerySet[Task]:
     return Task.objects.filter(owner=user, done_at__isnull=True).order_by("due_at", "id")
 
 
+@dataclass
+class RepQuality:
+    """A rep's process-quality figure: closure checks passed / checked (seed 000 过程质量分)."""
+
+    rep: User
+    passed: int = 0
+    failed: int = 0
+    failures: list[ClosureCheck] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed
+
+    @property
+    def score(self) -> int | None:
+        return round(100 * self.passed / self.total) if self.total else None
+
+
 def process_quality(
     viewer: User,
     *,
     since: datetime.datetime,
     until: datetime.datetime,
-) -> list[dict[str, object]]:
-    """Per rep: closure checks passed / checked in the period (seed 000's 个人过程质量分)."""
+) -> list[RepQuality]:
+    """Per visible rep with checks in the period, lowest score first."""
     checks = ClosureCheck.objects.filter(
         checked_at__gte=since,
         checked_at__lt=until,
         result__in=[ClosureResult.PASSED, ClosureResult.FAILED],
         owner__in=visible_reps(viewer),
-    ).select_related("owner")
-    rows: dict[int, dict[str, object]] = {}
+    ).select_related("owner", "task", "opportunity", "account")
+    rows: dict[int, RepQuality] = {}
     for check in checks:
-        row = rows.setdefault(
-            check.owner_id, {"rep": check.owner, "passed": 0, "failed": 0, "failures": []}
-        )
+        row = rows.setdefault(check.owner_id, RepQuality(rep=check.owner))
         if check.result == ClosureResult.PASSED:
-            row["passed"] = int(row["passed"]) + 1  # type: ignore[call-overload]
+            row.passed += 1
         else:
-            row["failed"] = int(row["failed"]) + 1  # type: ignore[call-overload]
-            row["failures"].append(check)  # type: ignore[union-attr]
-    for row in rows.values():
-        total = int(row["passed"]) + int(row["failed"])  # type: ignore[call-overload]
-        row["total"] = total
-        row["score"] = round(100 * int(row["passed"]) / total) if total else None  # type: ignore[call-overload]
-    return sorted(rows.values(), key=lambda r: (r["score"] is None, r["score"]))
+            row.failed += 1
+            row.failures.append(check)
+    return sorted(rows.values(), key=lambda r: (r.score is None, r.score, r.rep.username))

@@ -20,7 +20,14 @@ from django.views.decorators.http import require_POST
 
 from jiepai.activities import selectors
 from jiepai.activities.forms import FIELD_FOR_ERROR, FollowUpForm, VisitEndForm
-from jiepai.activities.models import ActivitySettings, FlagStatus, Task, Visit, VisitFlag
+from jiepai.activities.models import (
+    Activity,
+    ActivitySettings,
+    FlagStatus,
+    Task,
+    Visit,
+    VisitFlag,
+)
 from jiepai.activities.services import complete_task, log_follow_up
 from jiepai.activities.transcription import transcribe_upload
 from jiepai.activities.visits import (
@@ -329,14 +336,14 @@ def follow_up_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _visible_activity(user: User, pk: int) -> Any:
+def _visible_activity(user: User, pk: int) -> Activity:
     try:
         return (
             selectors.visible_activities(user)
             .select_related("account", "lead", "opportunity", "contact", "audio", "owner")
             .get(pk=pk)
         )
-    except Exception as exc:  # DoesNotExist or a bad pk
+    except (Activity.DoesNotExist, ValueError) as exc:
         raise Http404 from exc
 
 

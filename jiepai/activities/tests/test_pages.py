@@ -360,9 +360,30 @@ def test_manager_sees_trajectory_and_reviews_the_flag(client, people, customer) 
     assert flag.status == "dismissed"
 
 
-def test_quality_page_lists_visible_reps(client, people) -> None:
-    page = login(client, people.manager).get(reverse("activities:quality"), {"days": "abc"})
-    assert page.status_code == 200
+def test_quality_page_shows_the_reps_failed_closure_check_to_the_manager_only(
+    client, people, customer
+) -> None:
+    from jiepai.deadlines.sweeper import sweep_once
+
+    log_follow_up(
+        actor=people.rep,
+        opportunity=customer.opportunity,
+        method="call",
+        next_action="签约",
+        next_action_kind="signing",
+        next_action_due=datetime.date(2026, 3, 2),
+        now=NOW,
+    )
+    sweep_once(now=NOW + datetime.timedelta(days=1))
+    html = (
+        login(client, people.manager)
+        .get(reverse("activities:quality"), {"days": "abc"})
+        .content.decode()
+    )
+    assert "王磊" in html and "签约" in html
+    client.logout()
+    html = login(client, people.outsider).get(reverse("activities:quality")).content.decode()
+    assert "王磊" not in html
 
 
 def test_detail_pages_offer_add_follow_up_with_the_record_preselected(

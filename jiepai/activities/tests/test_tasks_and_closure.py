@@ -84,9 +84,7 @@ def test_missing_contract_on_d_plus_1_reminds_rep_and_manager_and_counts(
     failed = Notification.objects.filter(kind="closure.failed")
     assert sorted(n.recipient.username for n in failed) == ["manager", "rep"]
     rows = process_quality(people.manager, since=at(1, 0), until=at(31, 0))
-    assert [(r["rep"], r["passed"], r["failed"], r["score"]) for r in rows] == [
-        (people.rep, 0, 1, 0)
-    ]
+    assert [(r.rep, r.passed, r.failed, r.score) for r in rows] == [(people.rep, 0, 1, 0)]
 
 
 def test_uploaded_contract_passes_the_closure_check(people, customer, now) -> None:
@@ -103,7 +101,7 @@ def test_uploaded_contract_passes_the_closure_check(people, customer, now) -> No
     assert ClosureCheck.objects.get().result == ClosureResult.PASSED
     assert not Notification.objects.filter(kind="closure.failed").exists()
     rows = process_quality(people.rep, since=at(1, 0), until=at(31, 0))
-    assert [(r["passed"], r["score"]) for r in rows] == [(1, 100)]
+    assert [(r.passed, r.score) for r in rows] == [(1, 100)]
 
 
 def test_outsider_sees_no_process_quality_of_the_rep(people, customer, now) -> None:
