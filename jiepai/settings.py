@@ -124,7 +124,9 @@ DATABASE_URL = os.environ.get("JIEPAI_TEST_DATABASE_URL") or os.environ.get(
 )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Persistent too: opening a SQLite connection (PRAGMAs, schema parse, cold page cache) costs
+    # ~10 ms, more than a whole intake; each gunicorn worker keeps its own.
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers proceed while one writer writes; IMMEDIATE makes a transaction take the
         # write lock at BEGIN, so two writers queue (busy timeout) instead of failing to upgrade.
