@@ -369,3 +369,21 @@ def test_unique_rule_rejects_a_row_whose_key_is_taken(people, sheet):
     rows = results(job)
     assert rows[2].outcome == "failed" and "唯一" in rows[2].errors[0]["message"]
     assert rows[4].outcome in ("failed", "flagged")
+
+
+@pytest.mark.django_db
+def test_imported_leads_without_an_owner_are_routed_after_the_import(people, sheet):
+    path = sheet([LEAD_HEADER, *distinct_leads(3)])
+    job = run(path, "lead", people.marketing)  # the routing task runs inline in tests
+    routed = Event.objects.filter(verb="lead.routed", subject_type="lead")
+    assert sorted(routed.values_list("subject_id", flat=True)) == sorted(
+        services.imported_lead_ids(job)
+    )
+
+
+@pytest.mark.django_db
+def test_leads_imported_by_a_rep_are_theirs_and_not_routed(people, sheet):
+    path = sheet([LEAD_HEADER, *distinct_leads(2)])
+    run(path, "lead", people.rep)
+    assert set(Lead.objects.values_list("owner", "state")) == {(people.rep.pk, "assigned")}
+    assert not Event.objects.filter(verb="lead.routed").exists()
