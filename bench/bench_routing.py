@@ -9,9 +9,10 @@ acting on expiring response windows while 100,000 deadlines are pending.
    decision (jiepai.routing.scoring, the part that must stay ≤ 1 ms) timed call by call, and
    `route_lead` end to end (choose policy, load, decide, write lead/assignment/offers/event/
    notifications, commit) over fresh leads.
-2. Sweeper: `pending` assigned leads with a response deadline, of which `expiring` fall due
-   evenly over `window` seconds and the rest days ahead. A real `jiepai worker` process (idle
-   interval 1 s) runs meanwhile; lateness = the reassignment's insert time − the due time.
+2. Sweeper: `pending` deadlines, of which `expiring` response windows of assigned leads fall
+   due evenly over `window` seconds and the rest days ahead (open offer rounds' locks, or with
+   --far-kind windows more response windows of the same reps). A real `jiepai worker` process
+   (idle interval 1 s) runs meanwhile; lateness = the reassignment's insert time − due time.
    Then a burst: `burst` deadlines due at the same instant, and the time the worker takes to
    drain them (its throughput).
 The database is a fresh SQLite file in a temporary directory, or (with --database-url) a
@@ -33,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20260302
+#: room for the leads part 1 routes and the windows part 2 reassigns (a realistic cap is 8)
+CAPACITY = 40
 INDUSTRIES = ["机械制造", "医疗器械", "汽车零部件", "IT服务", "化工", "半导体"]
 
 
@@ -111,7 +114,7 @@ def build_team(reps: int, rng: random.Random):
         for i in range(reps)
     ]
     RepProfile.objects.filter(user__in=users).update(
-        online_status="online", last_seen_at=now, capacity=1_000_000
+        online_status="online", last_seen_at=now, capacity=CAPACITY
     )
     for i, user in enumerate(users):
         # a few reps paused or offline, as on a real day
@@ -153,7 +156,7 @@ def build_team(reps: int, rng: random.Random):
                 name=f"历史{i}",
                 owner=rng.choice(users),
                 industry=rng.choice(INDUSTRIES),
-                state=rng.choice(["converted", "disqualified", "contacted", "qualified"]),
+                state=rng.choice(["converted", "disqualified", "disqualified", "nurture"]),
             )
             for i in range(5000)
         ],
@@ -282,6 +285,28 @@ def make_deadlines(
     return due_by_pk
 
 
+def make_offer_deadlines(dues: list[datetime.datetime]) -> None:
+    """Offered leads with an open offer round whose lock falls due at the given times."""
+    from django.utils import timezone
+
+    from jiepai.intake.models import Lead
+    from jiepai.routing.models import OfferRound, RoutingPolicy
+
+    policy = RoutingPolicy.objects.get(key="weighted_pool")
+    now = timezone.now()
+    for offset in range(0, len(dues), 5000):
+        chunk = dues[offset : offset + 5000]
+        leads = Lead.objects.bulk_create(
+            [Lead(name=f"抢单{offset + i}", state="offered") for i in range(len(chunk))]
+        )
+        OfferRound.objects.bulk_create(
+            [
+                OfferRound(lead=lead, policy=policy, offered_at=now, closes_at=due, lock_due_at=due)
+                for lead, due in zip(leads, chunk, strict=True)
+            ]
+        )
+
+
 def acted_lateness(due_by_pk: dict[int, datetime.datetime]) -> tuple[list[float], int]:
     from jiepai.events.models import Event
     from jiepai.routing.models import Assignment
@@ -297,7 +322,13 @@ def acted_lateness(due_by_pk: dict[int, datetime.datetime]) -> tuple[list[float]
 
 
 def bench_sweeper(
-    users, rng: random.Random, pending: int, expiring: int, window: float, burst: int
+    users,
+    rng: random.Random,
+    pending: int,
+    expiring: int,
+    window: float,
+    burst: int,
+    far_kind: str,
 ) -> None:
     from django.db import close_old_connections
     from django.utils import timezone
@@ -310,10 +341,14 @@ def bench_sweeper(
         timezone.now() + datetime.timedelta(days=1, seconds=rng.randrange(30 * 86400))
         for _ in range(pending - expiring)
     ]
-    make_deadlines(users, far, "远期")
+    if far_kind == "windows":
+        make_deadlines(users, far, "远期")
+    else:
+        make_offer_deadlines(far)
     close_old_connections()
     print(
-        f"{pending - expiring:,} future deadlines built in {time.perf_counter() - build_start:.1f} s"
+        f"{pending - expiring:,} future deadlines ({far_kind}) built in "
+        f"{time.perf_counter() - build_start:.1f} s"
     )
     worker = start_worker()
     try:
@@ -366,6 +401,14 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument(
+        "--far-kind",
+        choices=["offers", "windows"],
+        default="offers",
+        help="the deadlines days ahead: offer locks (default) or response windows of the same "
+        "50 reps' assigned leads (2,000 active leads each: the worst case for the load count; "
+        "reps then get an unlimited capacity)",
+    )
+    parser.add_argument(
         "--lead-owner-state-index",
         action="store_true",
         help="experiment: add an index on intake_lead (owner_id, state) for the load-cap count",
@@ -387,7 +430,13 @@ def main() -> None:
             print("with an extra index on intake_lead (owner_id, state)")
         region, users = build_team(args.reps, rng)
         bench_decision(region, users, rng, args.routes)
-        bench_sweeper(users, rng, args.pending, args.expiring, args.window, args.burst)
+        if args.far_kind == "windows":
+            from jiepai.org.models import RepProfile
+
+            RepProfile.objects.update(capacity=1_000_000)
+        bench_sweeper(
+            users, rng, args.pending, args.expiring, args.window, args.burst, args.far_kind
+        )
 
 
 if __name__ == "__main__":
