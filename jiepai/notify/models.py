@@ -91,7 +91,7 @@ class RobotEndpoint(TimestampedModel):
     """A group robot webhook. Kinds listed in `kinds` are posted to the group once per event
     (a broadcast); with `user_selectable`, people may also route their own kinds here."""
 
-    name = models.CharField(_("名称"), max_length=100)
+    name = models.CharField(_("名称"), max_length=100, unique=True)
     platform = models.CharField(_("平台"), max_length=20, choices=Platform.choices)
     url = models.URLField(_("Webhook 地址"), max_length=500)
     secret = models.CharField(
