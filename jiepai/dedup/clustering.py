@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from jiepai.dedup.scoring import Reason
+
+#: the most member pairs checked for a contradiction when two clusters would join
+MAX_CROSS_CHECKS = 400
 
 
 class _UnionFind:
@@ -42,23 +46,37 @@ def add_pairs(pairs: set[int], ids: list[int]) -> None:
             pairs.add(low << 32 | high)
 
 
-def cluster_edges(edges: list[Edge]) -> list[tuple[list[int], float, list[Reason]]]:
-    """Join matched pairs into clusters (union–find), strongest pairs first (Kruskal): a
-    cluster's confidence is the weakest pair that had to join it, its reasons the most common
-    positive reasons of its joining pairs. Returns (sorted ids, confidence, reasons) per cluster."""
+def cluster_edges(
+    edges: list[Edge], *, compatible: Callable[[int, int], bool] | None = None
+) -> list[tuple[list[int], float, list[Reason]]]:
+    """Join matched pairs into clusters, strongest pairs first (Kruskal): a cluster's confidence
+    is the weakest pair that had to join it, its reasons the most common positive reasons of
+    its joining pairs. Returns (sorted ids, confidence, reasons) per cluster.
+
+    With `compatible`, two clusters join only if no member of one contradicts a member of the
+    other: "张总" may match 张伟 and 张敏 at one company, but 张伟 and 张敏 are two people, so the
+    second join is refused rather than chaining three records into one.
+    """
     union = _UnionFind()
-    edges = sorted(edges, key=lambda e: (-e[0], e[1], e[2]))
-    joining = [e for e in edges if union.union(e[1], e[2])]
-    links: dict[int, list[Edge]] = {}
-    for edge in joining:
-        links.setdefault(union.find(edge[1]), []).append(edge)
     members: dict[int, list[int]] = {}
-    for record_id in {e[1] for e in edges} | {e[2] for e in edges}:
-        members.setdefault(union.find(record_id), []).append(record_id)
+    links: dict[int, list[Edge]] = {}
+    for edge in sorted(edges, key=lambda e: (-e[0], e[1], e[2])):
+        root_a, root_b = union.find(edge[1]), union.find(edge[2])
+        if root_a == root_b:
+            continue
+        group_a = members.get(root_a, [edge[1]])
+        group_b = members.get(root_b, [edge[2]])
+        if compatible is not None and not _compatible(group_a, group_b, compatible):
+            continue
+        union.union(edge[1], edge[2])
+        root = union.find(edge[1])
+        members[root] = group_a + group_b
+        links[root] = [*links.pop(root_a, []), *links.pop(root_b, []), edge]
+        for old in (root_a, root_b):
+            if old != root:
+                members.pop(old, None)
     out = []
     for root, ids in members.items():
-        if len(ids) < 2:
-            continue
         reason_count: Counter[tuple[str, int]] = Counter()
         for _c, _low, _high, reasons in links[root]:
             for reason in reasons:
@@ -72,3 +90,15 @@ def cluster_edges(edges: list[Edge]) -> list[tuple[list[int], float, list[Reason
             )
         )
     return out
+
+
+def _compatible(a: list[int], b: list[int], compatible: Callable[[int, int], bool]) -> bool:
+    checked = 0
+    for x in a:
+        for y in b:
+            if not compatible(x, y):
+                return False
+            checked += 1
+            if checked >= MAX_CROSS_CHECKS:
+                return True
+    return True

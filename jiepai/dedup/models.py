@@ -76,7 +76,7 @@ class DedupPolicy(TimestampedModel):
         _("拦截/标记阈值"), default=0.9, help_text=_("达到该值时按重复处理方式拦截或标记")
     )
     scan_threshold = models.FloatField(
-        _("扫描聚类阈值"), default=0.85, help_text=_("全库扫描时,达到该值的两条记录归为一组")
+        _("扫描聚类阈值"), default=0.8, help_text=_("全库扫描时,达到该值的两条记录归为一组")
     )
     generic_key_count = models.PositiveIntegerField(
         _("泛化键上限"),

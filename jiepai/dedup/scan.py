@@ -34,6 +34,8 @@ from jiepai.org.models import User
 from jiepai.org.visibility import visible_to
 
 CHUNK = 5000
+#: a pair scoring below this log-odds (confidence ≈ 2%) contradicts: never in one cluster
+CANNOT_LINK = -4.0
 
 
 @dataclass
@@ -146,9 +148,20 @@ def scan(
         if match.confidence >= minimum:
             edges.append((match.confidence, low, high, match.reasons))
     stats.matched_pairs = len(edges)
+
+    def compatible(x: int, y: int) -> bool:
+        """Not two different people/companies: no strong evidence against the pair."""
+        low, high = min(x, y), max(x, y)
+        if (low, high) in dismissed:
+            return False
+        a, b = features.get(low), features.get(high)
+        if a is None or b is None:
+            return True
+        return score(entity, a, b, counts=count, generic=cap).logit > CANNOT_LINK
+
     clusters = [
         Cluster(entity=entity, record_ids=ids, confidence=confidence, reason_codes=reasons)
-        for ids, confidence, reasons in cluster_edges(edges)
+        for ids, confidence, reasons in cluster_edges(edges, compatible=compatible)
     ]
     clusters.sort(key=lambda c: (-c.confidence, c.record_ids))
     return clusters

@@ -96,8 +96,12 @@ CHANNELS = (
 )
 
 
+#: forms of address that say nothing about the job (张老师 may be anybody named 张)
+HONORIFICS = frozenset({"老师", "先生", "女士", "小姐", "师傅", "老板", "姐", "哥", "老"})
+
+
 def _titles_agree(a: str, b: str) -> bool | None:
-    if not a or not b:
+    if not a or not b or a in HONORIFICS or b in HONORIFICS:
         return None
     return a == b or a in b or b in a
 
@@ -117,7 +121,10 @@ def _name_evidence(a: Features, b: Features, counts: Counter, score: _Score) -> 
         if name_a[:1] == name_b[:1] or _surname_pinyin(a) == _surname_pinyin(b) != "":
             titles = _titles_agree(_first(a, "title"), _first(b, "title"))
             if titles:
-                score.add(4.0, "same_surname_title")
+                # "张主任" twice at one hospital is likelier one person than "张主任" and a
+                # 张伟 whose title is 主任: a big hospital has several 张 with that title
+                both = _is_surname_only(a) and _is_surname_only(b)
+                score.add(4.5 if both else 3.5, "same_surname_title")
             elif titles is None:
                 score.add(2.0, "same_surname")
             else:
@@ -126,7 +133,7 @@ def _name_evidence(a: Features, b: Features, counts: Counter, score: _Score) -> 
         score.add(-5.0, "different_name")
         return
     if pinyin_a & pinyin_b:
-        score.add(3.5, "same_pinyin")
+        score.add(4.0, "same_pinyin")
         return
     best_pinyin = max(
         (fuzz.ratio(x, y) for x in pinyin_a for y in pinyin_b), default=fuzz.ratio(name_a, name_b)

@@ -63,10 +63,10 @@ INDUSTRY_WORDS = (
     "证券", "银行", "医院", "大学", "学院", "中学", "小学", "学校", "中心", "人民", "中医",
     "诊所", "药店", "商务", "电器", "家居", "服饰", "印刷", "包装", "塑料", "五金", "钢铁",
     "新材料", "新能源", "光电", "精密", "自动化", "仪器", "仪表", "检测", "环境", "安全",
-    "数字", "云", "附属", "医学院", "总院", "本部",
+    "数字", "附属", "医学院", "总院", "本部",
 )  # fmt: skip
 _INDUSTRY = tuple(sorted(set(INDUSTRY_WORDS), key=len, reverse=True))
-_ORDINAL = re.compile(r"第?[一二三四五六七八九十百零0-9]+")
+_ORDINAL = re.compile(r"第[一二三四五六七八九十百零0-9]+|[0-9]+")
 
 #: abbreviation → the core of the full name (both sides normalised); extend as customers ask
 ABBREVIATIONS = {
@@ -90,7 +90,14 @@ ABBREVIATIONS = {
 # Bracketed remarks that say nothing about which organisation it is: (中国) (集团) (上海) (总院)
 _BRACKET = re.compile(r"\(([^()]*)\)")
 _SPACES = re.compile(r"[\s\u3000·・,，.。、\"'“”‘’《》<>\[\]【】{}]+")
-_AFFILIATED = re.compile(r"^.{2,}?(?:大学|学院|医学院|医科大学)(?:医学院)?附属(.+)$")
+_PLACE_SUFFIX = "|".join(map(re.escape, (*PROVINCE_SUFFIXES, *CITY_SUFFIXES)))
+#: a place at the start, with its administrative suffix if written (上海市, 广东省, 阿里地区)
+_LEADING_PLACE = re.compile(rf"^(中国|{'|'.join(map(re.escape, PLACES))})({_PLACE_SUFFIX})?")
+_TRAILING_PLACE = re.compile(rf"({'|'.join(map(re.escape, PLACES))})$")
+_UNAMBIGUOUS_PLACE = re.compile(
+    rf"^({'|'.join(map(re.escape, [p for p in PLACES if p not in AMBIGUOUS]))})"
+)
+_AFFILIATED = re.compile(r"^.{2,}?(?:大学|学院|医科大学).{0,6}?附属(.+)$")
 
 
 @dataclass(frozen=True)
@@ -131,11 +138,7 @@ def _is_place(word: str) -> bool:
 
 def _distinctive(text: str) -> bool:
     """Does `text` still name one organisation once industry and ordinal words are gone?"""
-    rest = _ORDINAL.sub("", text)
-    for place in PLACES:
-        if rest.startswith(place) and place not in AMBIGUOUS:
-            rest = rest[len(place) :]
-            break
+    rest = _UNAMBIGUOUS_PLACE.sub("", _ORDINAL.sub("", text), count=1)
     for word in _INDUSTRY:
         rest = rest.replace(word, "")
     return len(rest) >= 2
@@ -146,23 +149,10 @@ def _leading_place(text: str) -> str:
     taken = ""
     rest = text
     while True:
-        step = ""
-        if rest.startswith("中国"):
-            step = "中国"
-        else:
-            for place in PLACES:
-                if not rest.startswith(place):
-                    continue
-                after = rest[len(place) :]
-                suffix = next(
-                    (s for s in (*PROVINCE_SUFFIXES, *CITY_SUFFIXES) if after.startswith(s)), ""
-                )
-                if place in AMBIGUOUS and not suffix:
-                    continue
-                step = place + suffix
-                break
-        if not step:
+        match = _LEADING_PLACE.match(rest)
+        if not match or (match.group(1) in AMBIGUOUS and not match.group(2)):
             break
+        step = match.group(0)
         taken, rest = taken + step, rest[len(step) :]
         if step.endswith("市"):
             district = re.match(r"^[\u4e00-\u9fff]{1,4}?(?:新区|区|县)", rest)
@@ -196,11 +186,8 @@ def _split_branch(text: str) -> tuple[str, str]:
             cut = head.rfind(form)
             if cut > 0 and form in ("有限公司", "有限责任公司", "股份有限公司", "公司", "集团"):
                 return head[: cut + len(form)], head[cut + len(form) :] + marker
-        place = ""
-        for candidate in PLACES:
-            if head.endswith(candidate) and len(head) > len(candidate):
-                place = candidate
-                break
+        trailing = _TRAILING_PLACE.search(head)
+        place = trailing.group(1) if trailing and trailing.start() > 0 else ""
         if place:
             return head[: -len(place)], place + marker
         return head, marker

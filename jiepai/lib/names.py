@@ -36,6 +36,18 @@ TITLES = tuple(
 #: one-character titles are taken only right after a bare surname (李总, 王工), never after a
 #: full name, where the character is more likely part of the name itself
 _SHORT_TITLES = frozenset(t for t in TITLES if len(t) == 1)
+#: functions written in front of a title: "张伟采购经理" is 张伟 + 采购经理
+FUNCTIONS = tuple(
+    sorted(
+        {
+            "采购", "设备科", "设备", "技术", "销售", "财务", "市场", "行政", "人事", "信息科",
+            "信息", "医务科", "药剂科", "总务", "后勤", "运营", "项目", "生产", "质量", "研发",
+            "工程", "商务", "采购科", "科室", "区域", "大区", "客户",
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
 _DEPARTMENT = re.compile(r"^(.{1,8}?(?:科|部|处|室|组|中心|办公室|办))(?=.{2,})")
 _LATIN_TITLES = re.compile(r"\b(mr|mrs|ms|miss|dr|prof)\b\.?", re.IGNORECASE)
 _BRACKETED = re.compile(r"[(（\[【]([^)）\]】]*)[)）\]】]")
@@ -75,9 +87,19 @@ def _split_title(text: str) -> tuple[str, str]:
             if _is_surname(head):
                 return head, title
             continue
+        for function in FUNCTIONS:
+            if head.endswith(function) and len(head) - len(function) >= 1:
+                rest = head[: -len(function)]
+                if _is_surname(rest) or 2 <= len(rest) <= 4:
+                    return rest, function + title
         if _is_surname(head) or 2 <= len(head) <= 4:
             return head, title
     return text, ""
+
+
+def _is_title(word: str) -> bool:
+    """ "经理", "采购经理", "设备科主任": a job title written apart from the name."""
+    return len(word) <= 8 and any(word.endswith(t) for t in TITLES if len(t) > 1 or word == t)
 
 
 @lru_cache(maxsize=65536)
@@ -99,7 +121,7 @@ def split_name(raw: str) -> PersonName:
     han = _NOISE.sub("", text).replace("・", "·")
     # "张伟 经理", "张伟(经理)": a title written apart from the name
     parts = [p for p in _NOISE.split(text) if p]
-    if not title_text and len(parts) >= 2 and parts[-1] in TITLES:
+    if not title_text and len(parts) >= 2 and _is_title(parts[-1]):
         title_text, han = parts[-1], "".join(parts[:-1])
     department = ""
     match = _DEPARTMENT.match(han)

@@ -20,6 +20,9 @@ from jiepai.lib.names import TITLES, split_name
         ("李娜(采购)", "李娜", "采购"),
         ("欧阳总", "欧阳", "总"),
         ("王建国", "王建国", ""),
+        ("张伟采购经理", "张伟", "采购经理"),
+        ("宋丽丽 采购主管", "宋丽丽", "采购主管"),
+        ("李建平 设备科主任", "李建平", "设备科主任"),
     ],
 )
 def test_titles_are_split_off(raw, name, title):
