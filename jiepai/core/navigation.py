@@ -31,6 +31,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(_("客户"), "customers:account_list"),
     NavItem(_("联系人"), "customers:contact_list"),
     NavItem(_("查重合并"), "dedup:review", MANAGERS),
+    NavItem(_("查重设置"), "dedup:settings", ("admin",)),
     NavItem(_("商机"), "pipeline:opportunity_list"),
     NavItem(_("商机看板"), "pipeline:board", ("rep", *MANAGERS)),
     NavItem(_("阶段热力图"), "pipeline:dwell_report", MANAGERS),

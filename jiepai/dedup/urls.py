@@ -16,5 +16,6 @@ urlpatterns = [
     path("clusters/<int:pk>/dismiss/", views.dismiss_cluster, name="dismiss_cluster"),
     path("flags/<int:pk>/dismiss/", views.dismiss_flag, name="dismiss_flag"),
     path("report/", views.report, name="report"),
+    path("settings/", views.settings_page, name="settings"),
     path("go/<str:entity>/<int:pk>/", views.go, name="go"),
 ]

@@ -21,6 +21,8 @@ from jiepai.customers.models import Account
 from jiepai.customfields.models import FieldDefinition
 from jiepai.dedup import merge as merging
 from jiepai.dedup import services
+from jiepai.dedup.forms import PolicyForm
+from jiepai.dedup.keys import ENTITY_KINDS, KINDS, kind_label
 from jiepai.dedup.matcher import Candidate, find_duplicates
 from jiepai.dedup.models import (
     DEDUP_ENTITIES,
@@ -30,10 +32,11 @@ from jiepai.dedup.models import (
     DuplicateFlag,
     FlagStatus,
     MergeRecord,
+    UniqueRule,
 )
 from jiepai.dedup.reasons import reason_texts
 from jiepai.dedup.report import reps_of, weekly_report
-from jiepai.dedup.selectors import survivor_of
+from jiepai.dedup.selectors import policy_for, survivor_of
 from jiepai.dedup.tasks import rescan
 from jiepai.org.visibility import can_see, get_visible_or_404, visible_to
 
@@ -433,3 +436,61 @@ def go(request: HttpRequest, entity: str, pk: int) -> HttpResponse:
     if not url:
         raise Http404
     return redirect(url)
+
+
+@login_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """The admin's configuration: duplicate policy per entity and the uniqueness rules."""
+    if request.user.role != "admin" and not request.user.is_superuser:
+        raise PermissionDenied
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        entity = _entity(request.POST.get("entity", ""))
+        if request.POST.get("form") == "policy":
+            form = PolicyForm(request.POST, instance=policy_for(entity), prefix=entity)
+            if form.is_valid():
+                form.save()
+                messages.success(request, _("已保存"))
+                return redirect("dedup:settings")
+            errors[entity] = "; ".join(e for field in form.errors.values() for e in field)
+        elif request.POST.get("form") == "rule":
+            try:
+                services.set_unique_rule(
+                    entity=entity,
+                    kind=request.POST.get("kind", ""),
+                    active=request.POST.get("active") == "1",
+                    actor=request.user,
+                )
+            except ValidationError as error:
+                errors[f"{entity}:{request.POST.get('kind', '')}"] = "; ".join(error.messages)
+            else:
+                messages.success(request, _("已保存"))
+                return redirect("dedup:settings")
+    rules = {(r.entity, r.kind): r for r in UniqueRule.objects.all()}
+    sections = []
+    for entity in DEDUP_ENTITIES:
+        policy = policy_for(entity)
+        sections.append(
+            {
+                "entity": entity,
+                "label": ENTITY_LABELS[entity],
+                "form": PolicyForm(instance=policy, prefix=entity),
+                "error": errors.get(entity, ""),
+                "rules": [
+                    {
+                        "kind": kind,
+                        "label": kind_label(kind),
+                        "active": bool(rules.get((entity, kind)) and rules[(entity, kind)].active),
+                        "error": errors.get(f"{entity}:{kind}", ""),
+                    }
+                    for kind in ENTITY_KINDS[entity]
+                    if KINDS[kind].unique_capable
+                ],
+            }
+        )
+    return render(
+        request,
+        "dedup/settings.html",
+        {"sections": sections},
+        status=400 if errors else 200,
+    )
