@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -22,8 +23,17 @@ class NotificationKindAdmin(admin.ModelAdmin):
     search_fields = ["key", "label"]
 
 
+@admin.action(description=_("发送测试消息(结果见投递日志)"))
+def send_test(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    for endpoint in queryset:
+        services.send_test_message(endpoint=endpoint, actor=request.user)
+    modeladmin.message_user(request, _("测试消息已排队发送,请在投递日志查看结果"))
+
+
 @admin.register(RobotEndpoint)
 class RobotEndpointAdmin(admin.ModelAdmin):
+    actions = [send_test]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "platform", "message_format", "user_selectable", "active"]
     list_filter = ["platform", "active", "user_selectable"]
     search_fields = ["name"]

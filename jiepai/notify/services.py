@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jiepai.notify.channels import absolute_url, send
 from jiepai.notify.models import (
@@ -230,6 +231,27 @@ def resend_delivery(*, delivery: Delivery, now: datetime.datetime | None = None)
     plan = [(delivery.pk, 0)]
     transaction.on_commit(lambda: enqueue_attempts(plan), robust=True)
     delivery.refresh_from_db()
+    return delivery
+
+
+def send_test_message(
+    *, endpoint: RobotEndpoint, actor: User, now: datetime.datetime | None = None
+) -> Delivery:
+    """A test post to a group robot, to check its URL and secret; the outcome shows in the
+    delivery log like any other delivery (sent after the caller's transaction commits)."""
+    now = now or timezone.now()
+    delivery = Delivery.objects.create(
+        channel=endpoint.platform,
+        endpoint=endpoint,
+        kind="notify.test",
+        title=_("节拍 CRM 测试消息"),
+        body=_("%(user)s 在配置群机器人“%(name)s”:收到这条消息说明配置正确。")
+        % {"user": actor, "name": endpoint.name},
+        url=absolute_url("/inbox/"),
+        next_attempt_at=now + DeliveryPolicy.current().lease,
+    )
+    plan = [(delivery.pk, 0)]
+    transaction.on_commit(lambda: enqueue_attempts(plan), robust=True)
     return delivery
 
 

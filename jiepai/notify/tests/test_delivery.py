@@ -471,3 +471,15 @@ def test_jiepai_worker_sends_a_delivery_queued_in_the_database(people, webhook, 
     Worker(interval=0).run_tasks()
     assert len(webhook.requests) == 1
     assert Delivery.objects.get().status == "sent"
+
+
+def test_admin_test_message_reaches_the_group(people, webhook, django_capture_on_commit_callbacks):
+    from jiepai.notify.services import send_test_message
+
+    endpoint = _robot(f"{webhook.url}/cgi-bin/webhook/send?key=k1", message_format="text")
+    with django_capture_on_commit_callbacks(execute=True):
+        send_test_message(endpoint=endpoint, actor=people.admin)
+    assert (
+        webhook.requests[0].json["text"]["content"].startswith("节拍 CRM 测试消息\n管理员 在配置")
+    )
+    assert Delivery.objects.get(kind="notify.test").status == "sent"

@@ -219,3 +219,22 @@ def test_inbox_speaks_english_when_asked(people, client_for, settings):
     html = client.get(reverse("notify:inbox")).content.decode()
     assert "Mark all read" in html
     assert "Notification settings" in html
+
+
+def test_admin_pages_for_notification_config_render(people, client_for):
+    RobotEndpoint.objects.create(name="群", platform="wecom", url="http://127.0.0.1:9/x")
+    Delivery.objects.create(channel="wecom", kind="k", title="t")
+    client = client_for(people.admin)
+    for name in ("robotendpoint", "notificationkind", "delivery", "preference", "deliverypolicy"):
+        assert client.get(reverse(f"admin:notify_{name}_changelist")).status_code == 200
+    assert client.get(reverse("admin:notify_robotendpoint_add")).status_code == 200
+
+
+def test_admin_test_action_queues_a_test_delivery(people, client_for):
+    robot = RobotEndpoint.objects.create(name="群", platform="wecom", url="http://127.0.0.1:9/x")
+    response = client_for(people.admin).post(
+        reverse("admin:notify_robotendpoint_changelist"),
+        {"action": "send_test", "_selected_action": [robot.pk]},
+    )
+    assert response.status_code == 302
+    assert Delivery.objects.get().kind == "notify.test"
