@@ -168,3 +168,35 @@ def reindex_all(entity: str, *, batch: int = 2000) -> int:
         with transaction.atomic():
             done += reindex(entity, ids[start : start + batch])
     return done
+
+
+def index_many(entity: str, instances: Iterable[Model]) -> int:
+    """Write the keys of many freshly inserted records at once (bulk writers such as imports).
+
+    Call inside the transaction of the insert. Unlike `write_keys` it does not look for
+    clashes with unique rules first: the partial unique index still refuses a clash, with an
+    IntegrityError for the whole batch, so a bulk writer checks its rows with
+    `jiepai.dedup.matcher.find_duplicates` (or inserts row by row) when a rule is on.
+    """
+    enforced = enforced_kinds(entity)
+    rows: list[MatchKey] = []
+    ids: list[int] = []
+    for instance in instances:
+        if getattr(instance, "merged_into_id", None):
+            continue
+        ids.append(instance.pk)
+        keys = keys_for(entity, values_of(entity, instance))
+        rows += [
+            MatchKey(
+                entity=entity,
+                object_id=instance.pk,
+                kind=kind,
+                value=value,
+                enforced=kind in enforced,
+            )
+            for kind, values in keys.items()
+            for value in values
+        ]
+    remove_keys(entity, ids)
+    MatchKey.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)

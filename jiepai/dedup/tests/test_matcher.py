@@ -103,3 +103,19 @@ def test_account_found_by_credit_code_whatever_the_name(people):
     )
     assert [c.object_id for c in candidates] == [account.pk]
     assert "统一社会信用代码相同" in candidates[0].reason_texts
+
+
+def test_bulk_writers_index_many_records_at_once(people, ruijin):
+    from jiepai.customers.models import Contact
+    from jiepai.dedup.index import index_many
+
+    contacts = Contact.objects.bulk_create(
+        [
+            Contact(name=f"王芳{i}", mobile=f"1390013900{i}", account=ruijin, owner=people.rep)
+            for i in range(3)
+        ]
+    )
+    assert index_many("contact", contacts) > 0
+    assert [
+        c.object_id for c in find_duplicates("contact", {"name": "王芳1", "mobile": "13900139001"})
+    ] == [contacts[1].pk]
