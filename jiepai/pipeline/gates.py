@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
-from jiepai.activities.models import Activity, ActivityKind, Task
+from jiepai.activities.models import Activity, ActivityKind, ConclusionChoice, Task
 from jiepai.customers.models import Contact, ContactRole
 from jiepai.customfields.models import FieldDefinition, FieldType
 from jiepai.files.models import Attachment, DocumentKind
@@ -204,6 +204,14 @@ def requirement_errors(requirement: GateRequirement) -> dict[str, list[str]]:
         and requirement.activity_kind not in ActivityKind.values
     ):
         add("activity_kind", _("未知的跟进方式"))
+    if (
+        kind == RequirementKind.ACTIVITY
+        and requirement.activity_conclusion
+        and not ConclusionChoice.objects.filter(
+            label=requirement.activity_conclusion, active=True
+        ).exists()
+    ):
+        add("activity_conclusion", _("关键结论须是跟进表单里启用的选项之一"))
     if kind == RequirementKind.CONDITION:
         message = expression_error(requirement.expression)
         if message:

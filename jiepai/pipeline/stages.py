@@ -28,7 +28,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jiepai.activities.models import Activity, ActivityKind, Task
+from jiepai.activities.models import Activity, ActivityKind
+from jiepai.activities.services import Requirements, log_follow_up
 from jiepai.core.records import update_record
 from jiepai.customers.models import Contact
 from jiepai.customers.services import create_contact, update_contact
@@ -311,30 +312,26 @@ def _log_activity(
     actor: User | None,
     now: datetime.datetime,
 ) -> Activity:
+    """A follow-up logged from the gate dialog, through the follow-ups service. It asks only what
+    the gate needs (method, the gate's conclusion, a sentence); the full follow-up form, with its
+    configured required fields, is one link away in the dialog."""
     kind = requirement.activity_kind or answer.kind or ActivityKind.NOTE
     if kind not in ActivityKind.values:
         raise ValueError(_("请选择跟进方式"))
     summary = answer.summary.strip()
     if not summary:
         raise ValueError(_("请写一句跟进内容"))
-    activity = Activity.objects.create(
-        kind=kind,
-        owner=actor,
-        occurred_at=now,
-        account_id=opportunity.account_id,
+    return log_follow_up(
+        actor=actor,
+        method=kind,
         opportunity=opportunity,
-        contact_id=opportunity.contact_id,
+        contact=opportunity.contact,
         conclusion=requirement.activity_conclusion,
         summary=summary,
-    )
-    record_event(
-        subject=opportunity,
-        verb="activity.logged",
-        actor=actor,
-        after={"activity": activity.pk, "kind": kind, "conclusion": activity.conclusion},
+        source="gate",
+        requirements=Requirements(next_action=False, next_action_due=False),
         now=now,
     )
-    return activity
 
 
 def _book_next_action(
@@ -343,29 +340,25 @@ def _book_next_action(
     *,
     actor: User | None,
     now: datetime.datetime,
-) -> Task:
+) -> Activity:
+    """The next step as a follow-up note whose next action becomes a task with its reminder
+    (the follow-ups service refuses a time in the past)."""
     title = answer.title.strip()
     if not title:
         raise ValueError(_("请填写下一步做什么"))
     if answer.due_at is None:
         raise ValueError(_("请填写下一步的时间"))
-    if answer.due_at < now:
-        raise ValueError(_("下一步的时间已经过去,请选择将来的时间"))
-    task = Task.objects.create(
-        title=title[:200],
-        owner=actor if getattr(actor, "is_authenticated", False) else opportunity.owner,
-        due_at=answer.due_at,
-        opportunity=opportunity,
-        account_id=opportunity.account_id,
-    )
-    record_event(
-        subject=opportunity,
-        verb="task.created",
+    return log_follow_up(
         actor=actor,
-        after={"task": task.pk, "title": task.title, "due_at": task.due_at},
+        method=ActivityKind.NOTE,
+        opportunity=opportunity,
+        summary=_("约定下一步:%(title)s") % {"title": title},
+        next_action=title,
+        next_action_due=answer.due_at,
+        source="gate",
+        requirements=Requirements(),
         now=now,
     )
-    return task
 
 
 def _apply_answers(

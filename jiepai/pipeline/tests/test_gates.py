@@ -460,3 +460,25 @@ def test_inactive_requirement_is_not_checked(deal, stages, people, now):
         opportunity=deal.opportunity, to_stage=stages["输单"], actor=people.rep, now=now
     )
     assert deal.opportunity.stage.name == "输单"
+
+
+def test_booked_next_action_is_a_follow_up_with_a_task(deal, stages, people, now):
+    _to_demo(deal, stages, people.rep, now)
+    task = Task.objects.get(opportunity=deal.opportunity)
+    assert task.activity is not None and task.activity.source == "gate"
+    assert task.due_at == now + datetime.timedelta(days=2)
+
+
+def test_quote_sent_is_a_conclusion_of_the_follow_up_form(db):
+    from jiepai.activities.models import ConclusionChoice
+
+    assert ConclusionChoice.objects.filter(label="已发送报价", active=True).exists()
+
+
+def test_activity_gate_with_an_unknown_conclusion_is_refused_when_saved(stages):
+    requirement = GateRequirement(
+        stage=stages["报价反馈"], label="x", kind="activity", activity_conclusion="随便写的"
+    )
+    with pytest.raises(ValidationError) as invalid:
+        requirement.full_clean()
+    assert "activity_conclusion" in invalid.value.message_dict
