@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.http import Http404
 
 from jiepai.org.models import Department, User
@@ -44,22 +44,43 @@ def subtree_department_ids(user: User) -> list[int]:
     return list(Department.objects.filter(query).values_list("id", flat=True))
 
 
+#: id lists up to this long are put into the query itself; longer ones stay a subquery
+INLINE_IDS = 1000
+
+
+def _ids(queryset: models.QuerySet, column: str) -> list[int] | models.QuerySet | None:
+    """The ids `queryset` yields in `column`: a list when short (None when empty), else the
+    subquery itself."""
+    ids = list(queryset.order_by().values_list(column, flat=True)[: INLINE_IDS + 1])
+    if not ids:
+        return None
+    return ids if len(ids) <= INLINE_IDS else queryset.order_by().values(column)
+
+
 def visibility_filter(user: User, model: type[models.Model]) -> Q | None:
     """The Q a queryset of `model` is narrowed by for `user`; None means no narrowing."""
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
     if user.sees_everything:
         return None
+    # Every alternative is an indexed column compared with a short list of ids (read first),
+    # never a correlated EXISTS, a join or an IN (subquery): then "owned OR shared OR ..." is
+    # answered from indexes (a BitmapOr on PostgreSQL, a multi-index OR on SQLite) instead of
+    # testing every row. Grants should follow suit. With 100,000 leads a rep's list page went
+    # from ~220 ms to well under 100 ms this way (bench/bench_pages.py, BENCHMARKS.md).
     rule = Q(owner=user)
-    shared = model.shared_with.through
     source = f"{model._meta.model_name}_id"
-    rule |= Q(Exists(shared.objects.filter(**{source: OuterRef("pk"), "user_id": user.pk})))
-    teams = model.teams.through
-    rule |= Q(Exists(teams.objects.filter(**{source: OuterRef("pk"), "team__members": user.pk})))
+    shared = model.shared_with.through.objects.filter(user_id=user.pk)
+    teams = model.teams.through.objects.filter(team__members=user.pk)
+    for ids in (_ids(shared, source), _ids(teams, source)):
+        if ids is not None:
+            rule |= Q(pk__in=ids)
     if user.role == "manager":
         department_ids = subtree_department_ids(user)
         if department_ids:
-            rule |= Q(owner__department_id__in=department_ids)
+            members = _ids(User.objects.filter(department_id__in=department_ids), "pk")
+            if members is not None:
+                rule |= Q(owner_id__in=members)
     for grant in _grants.get(model._meta.label, []):
         extra = grant(user)
         if extra is not None:

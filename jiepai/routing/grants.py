@@ -15,11 +15,10 @@ from jiepai.routing.models import LeadOffer, LeadRouting, OfferState
 
 
 def offered_to_me(user: User) -> Q | None:
-    return Q(
-        Exists(
-            LeadOffer.objects.filter(lead=OuterRef("pk"), rep_id=user.pk, state=OfferState.OFFERED)
-        )
-    )
+    # A short list of ids rather than a correlated EXISTS, so a rep's list is answered from
+    # indexes (see jiepai.org.visibility.visibility_filter); a rep holds a handful of offers.
+    offered = LeadOffer.objects.filter(rep_id=user.pk, state=OfferState.OFFERED)
+    return Q(pk__in=list(offered.values_list("lead_id", flat=True)))
 
 
 def my_unassigned_queue(user: User) -> Q | None:
