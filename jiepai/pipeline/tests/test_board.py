@@ -258,3 +258,15 @@ def test_dialog_marks_still_missing_parts_only_after_the_form_was_sent(
 def test_amounts_are_grouped_in_thousands_on_the_board(client, people, live_deal):
     body = _login(client, people.rep).get(reverse("pipeline:board")).content.decode()
     assert "¥200,000" in body and "¥20,000" in body
+
+
+def test_board_and_gate_speak_english(client, people, live_deal, stages, settings):
+    _login(client, people.rep)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    board = client.get(reverse("pipeline:board"))
+    assert "Deal board" in board.content.decode()
+    gate = client.get(
+        reverse("pipeline:move", args=[live_deal.pk]),
+        {"stage": stages["输单"].pk},
+    )
+    assert "Complete and move" in gate.content.decode()
