@@ -343,3 +343,16 @@ def test_new_channel_in_admin_gets_its_kinds_defaults(people):
     assert response.status_code == 302, response.content.decode()[:2000]
     channel = Channel.objects.get(slug="tel")
     assert str(channel.weight) == "0.90"
+
+
+def test_hosted_form_speaks_english_after_the_language_switch(web):
+    client = Client()
+    client.cookies["django_language"] = "en"
+    html = client.get(f"/f/{web.slug}/").content.decode()
+    assert "Submit" in html and "Mobile" in html
+
+
+def test_api_error_is_in_english_with_the_language_cookie(web_api):
+    web_api.client.cookies["django_language"] = "en"
+    response = web_api.intake('{"x": ')
+    assert "Malformed JSON" in response.json()["detail"]
