@@ -147,8 +147,9 @@ def _decide(
         )
     # Round-robin: the pointer row is locked until this transaction ends, so two leads routed at
     # the same moment under one policy take turns instead of both going to the same "next" rep.
-    RoundRobinPointer.objects.get_or_create(policy=policy)
-    pointer = RoundRobinPointer.objects.select_for_update().get(pk=policy.pk)
+    pointer = RoundRobinPointer.objects.select_for_update().filter(pk=policy.pk).first()
+    if pointer is None:
+        pointer = RoundRobinPointer.objects.get_or_create(policy=policy)[0]
     return scoring.round_robin(
         candidates,
         last_rep_id=pointer.last_rep_id,
@@ -188,12 +189,15 @@ def _assign(
     method: str,
     now: datetime.datetime,
     keep_state: bool = False,
+    reassigned: bool = False,
 ) -> Assignment:
     """Make `rep` the lead's owner, start its response window, open an Assignment."""
     due = None if keep_state else now + _window(lead, policy)
     values: dict[str, Any] = {"owner_id": rep.pk, "updated_at": now, "response_due_at": due}
     if not keep_state:
         values.update(state=LeadState.ASSIGNED, assigned_at=now)
+    if reassigned:
+        values["reassign_count"] = lead.reassign_count + 1  # the caller holds the row
     Lead.objects.filter(pk=lead.pk).update(**values)
     for name, value in values.items():
         setattr(lead, name, value)
@@ -802,9 +806,9 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
         policy=policy,
         method=AssignMethod.WINDOW_REASSIGNED,
         now=now,
+        reassigned=True,
     )
     _advance_pointer(policy, winner.rep_id, now)
-    Lead.objects.filter(pk=lead.pk).update(reassign_count=models.F("reassign_count") + 1)
     record_event(
         subject=lead,
         verb="lead.reassigned",
@@ -817,7 +821,7 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
         data={
             **base,
             "to": _person(winner.rep_id, candidates),
-            "reassign_count": lead.reassign_count + 1,
+            "reassign_count": lead.reassign_count,
         },
         now=now,
     )
