@@ -205,3 +205,28 @@ def test_api_requires_authentication(deal, stages):
         content_type="application/json",
     )
     assert response.status_code == 401
+
+
+def _only_gate(stage, **fields):
+    GateRequirement.objects.update(active=False)
+    return GateRequirement.objects.create(stage=stage, label="门槛", **fields)
+
+
+def test_api_range_requirement(deal, people, stages):
+    _only_gate(stages["方案演示"], kind="range", field_name="amount", max_value=100000)
+    api = Api(people.rep)
+    blocked = api.move(deal.opportunity, {"stage": stages["方案演示"].pk})
+    assert blocked.status_code == 409
+    assert blocked.json()["missing"][0]["any_of"][0]["field"] == "amount"
+    moved = api.move(
+        deal.opportunity, {"stage": stages["方案演示"].pk, "values": {"amount": "8万"}}
+    )
+    assert moved.status_code == 200 and moved.json()["amount"] == "80000.00"
+
+
+def test_api_condition_requirement_cannot_be_bypassed(deal, people, stages):
+    _only_gate(stages["方案演示"], kind="condition", expression="tier == 'A'")
+    response = Api(people.rep).move(deal.opportunity, {"stage": stages["方案演示"].pk})
+    assert response.status_code == 409
+    assert response.json()["missing"][0]["any_of"][0]["kind"] == "condition"
+    assert _stage_of(deal.opportunity) == "需求确认"

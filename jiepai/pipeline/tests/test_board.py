@@ -270,3 +270,46 @@ def test_board_and_gate_speak_english(client, people, live_deal, stages, setting
         {"stage": stages["输单"].pk},
     )
     assert "Complete and move" in gate.content.decode()
+
+
+def _only_gate(stage, **fields):
+    """Make `stage` the only gated stage, with one requirement."""
+    GateRequirement.objects.update(active=False)
+    return GateRequirement.objects.create(stage=stage, label="门槛", **fields)
+
+
+def test_ui_activity_requirement_with_the_mini_follow_up(client, people, live_deal, stages):
+    requirement = _only_gate(stages["方案演示"], kind="activity", activity_kind="visit")
+    _login(client, people.rep).post(
+        reverse("pipeline:move", args=[live_deal.pk]),
+        {"stage": stages["方案演示"].pk, f"req.{requirement.pk}.summary": "上门演示了样机"},
+    )
+    live_deal.refresh_from_db()
+    assert live_deal.stage.name == "方案演示"
+    assert live_deal.activities.get().kind == "visit"
+
+
+def test_ui_range_requirement_refuses_then_accepts(client, people, live_deal, stages):
+    _only_gate(stages["方案演示"], kind="range", field_name="amount", min_value=300000)
+    _login(client, people.rep)
+    url = reverse("pipeline:move", args=[live_deal.pk])
+    page = client.get(url, {"stage": stages["方案演示"].pk}).content.decode()
+    assert "“金额”须不低于" in page and 'name="value.amount"' in page
+    client.post(url, {"stage": stages["方案演示"].pk, "value.amount": "20万"})
+    live_deal.refresh_from_db()
+    assert live_deal.stage.name == "需求确认"
+    client.post(url, {"stage": stages["方案演示"].pk, "value.amount": "35万"})
+    live_deal.refresh_from_db()
+    assert live_deal.stage.name == "方案演示" and live_deal.amount == 350000
+
+
+def test_ui_condition_requirement_is_explained_with_a_link_to_edit(
+    client, people, live_deal, stages
+):
+    _only_gate(stages["方案演示"], kind="condition", expression="has_contact")
+    page = _login(client, people.rep).get(
+        reverse("pipeline:move", args=[live_deal.pk]), {"stage": stages["方案演示"].pk}
+    )
+    body = page.content.decode()
+    assert "需满足条件:has_contact" in body
+    assert reverse("pipeline:opportunity_edit", args=[live_deal.pk]) in body
