@@ -183,3 +183,36 @@ def test_two_reps_claiming_at_once_exactly_one_wins(people):
         assert Event.objects.filter(subject_id=routed.pk, verb="lead.claimed").count() == 1
         routed.state = LeadState.CONVERTED  # keep both reps under capacity for the next round
         routed.save()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_lock_each_expired_offer_once(people):
+    if not on_postgresql():
+        pytest.skip("real row-level concurrency needs PostgreSQL")
+    for user in (people.rep, people.teammate):
+        set_online_status(user=user, status="online", now=NOW)
+    RoutingRule.objects.all().delete()
+    RoutingPolicy.objects.update(is_default=False)
+    policy("weighted_pool", PolicyKind.WEIGHTED_POOL, departments=[people.east], is_default=True)
+    leads = [lead(name=f"客户{i}") for i in range(6)]
+    for item in leads:
+        route_lead(lead=item, now=NOW)
+    barrier = threading.Barrier(2)
+    acted: list[int] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            acted.append(sweep_once(now=AFTER_LOCK))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(acted) == len(leads)
+    for item in leads:
+        assert Event.objects.filter(subject_id=item.pk, verb="lead.locked").count() == 1
+        assert Assignment.objects.filter(lead=item).count() == 1
