@@ -92,4 +92,13 @@ def test_demo_command_prints_logins_and_url(db, capsys):
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8000" in out and PASSWORD in out and "rep12" in out
     call_command("demo", "--scale", str(SCALE))
-    assert "已存在" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "已存在,未做修改" in again and "密码未改" not in again
+
+
+def test_demo_keeps_an_existing_admin_and_says_so(db, capsys):
+    User.objects.create_user(username="admin", password="their-own", email="boss@example.com")
+    call_command("demo", "--scale", str(SCALE))
+    out = capsys.readouterr().out
+    assert "admin" in out and "密码未改" in out
+    assert User.objects.get(username="admin").check_password("their-own")
