@@ -170,6 +170,9 @@ _MONTH_PREFIX = "下下个?月|下个?月|本月|这个月|当月|上个?月"
 
 _PATTERN = re.compile(
     rf"""
+    # every expression starts with one of these characters: a cheap test that lets the engine
+    # skip the rest of the note (names, verbs) without trying each alternative there
+    (?=[\s的今明昨前大后当上下这本周星礼0-9零〇一二两三四五六七八九十月年半几过近尽元春除清劳端中国圣凌早午傍晚夜])
     (?:
         (?P<dayshort>今早|今晨|今晚|今夜|明早|明晨|明晚|昨晚)
       | (?P<dayword>大前天|前天|昨天|昨日|今天之内|今天内|今天|今日|今儿|当天|大后天|明天|明日|明儿|后天)
