@@ -50,3 +50,17 @@ def upload(name: str = "报价单.pdf", content: bytes = b"%PDF-1.4 quote") -> S
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def default_configuration(transactional_db) -> None:
+    """Transactional tests run after others have flushed the tables: put back the default
+    pipeline, its gates and the 已发送报价 conclusion by running the data migrations' functions
+    again (each skips what exists). serialized_rollback cannot be used: it re-inserts content
+    types that the flush's post_migrate has already recreated."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for name in ("0002_default_pipeline", "0004_default_gates", "0005_quote_sent_conclusion"):
+        import_module(f"jiepai.pipeline.migrations.{name}").create(apps, None)

@@ -13,11 +13,10 @@ from jiepai.customers.services import create_account
 from jiepai.pipeline.models import GateRequirement, Opportunity
 from jiepai.pipeline.services import create_opportunity
 
-# serialized_rollback: other transactional tests flush the tables; this brings back the default
-# pipeline and gates that the data migrations created.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("default_configuration"),
 ]
 
 

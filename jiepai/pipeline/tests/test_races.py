@@ -14,7 +14,10 @@ from jiepai.pipeline.models import Opportunity, Stage
 from jiepai.pipeline.services import create_opportunity
 from jiepai.pipeline.stages import GateBlocked, StageMoveError, move_opportunity
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("default_configuration"),
+]
 
 
 def test_two_simultaneous_moves_of_one_deal_move_it_once(people):
