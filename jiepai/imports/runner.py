@@ -234,6 +234,7 @@ class ImportRunner:
         self.keep_results = job is None
         self.processed = 0
         self._seen_keys: dict[str, int] = {}
+        self._option_checked: dict[tuple[str, str], bool] = {}  # (field, value) → is an option
 
     # public ----------------------------------------------------------------------------------
     def run(self, rows: Iterable[tuple[int, list[Any]]], *, dry_run: bool = False) -> Counter[str]:
@@ -375,9 +376,14 @@ class ImportRunner:
             text = str(item).strip()
             if not text:
                 continue
-            try:
-                clean_value(spec.definition, text if spec.kind == FieldType.SELECT else [text])
-            except ValueError:
+            known = (spec.definition.key, text)
+            if known not in self._option_checked:
+                try:
+                    clean_value(spec.definition, text if spec.kind == FieldType.SELECT else [text])
+                    self._option_checked[known] = True
+                except ValueError:
+                    self._option_checked[known] = False
+            if not self._option_checked[known]:
                 bucket = self.unmatched.setdefault(spec.definition.key, {})
                 bucket[text] = bucket.get(text, 0) + 1
 
