@@ -11,6 +11,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Count, Max
 from django.utils.translation import gettext as _
 
 from jiepai.activities.models import NextActionKind, PainPointKeyword, PhraseMeaning
@@ -29,9 +30,30 @@ _ROLE_BY_TITLE = (
 )
 
 
+_cache: dict[str, Any] = {"key": None, "vocabulary": None}
+
+
+def _configuration_version() -> tuple[Any, ...]:
+    """Changes whenever a vocabulary row is added, edited or deleted (one cheap query each)."""
+    return tuple(
+        tuple(model.objects.aggregate(n=Count("id"), last=Max("updated_at")).values())
+        for model in (NextActionKind, PainPointKeyword, PhraseMeaning)
+    )
+
+
 def load_vocabulary() -> notes.Vocabulary:
     """The active configuration rows as a parser vocabulary (falls back to nothing per part that
-    has no active rows: an admin who switched every action off gets no action suggestions)."""
+    has no active rows: an admin who switched every action off gets no action suggestions).
+
+    Built once per process and configuration version: building compiles the trigger regexes,
+    which costs more than parsing a note."""
+    version = _configuration_version()
+    if _cache["key"] != version or _cache["vocabulary"] is None:
+        _cache["vocabulary"], _cache["key"] = _build_vocabulary(), version
+    return _cache["vocabulary"]  # type: ignore[no-any-return]
+
+
+def _build_vocabulary() -> notes.Vocabulary:
     actions = tuple(
         notes.ActionKind(row.code, row.label, tuple(row.triggers or ()), row.generic)
         for row in NextActionKind.objects.filter(active=True)
