@@ -30,6 +30,7 @@ from jiepai.pipeline.stages import (
     GateBlocked,
     StageMoveError,
     allowed_targets,
+    check_transition,
     move_opportunity,
     preview_move,
 )
@@ -142,6 +143,10 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     if target is None:
         return _render_move(request, deal, None, problem=_("请选择要进入的阶段"), status=400)
     if request.method == "GET":
+        try:
+            check_transition(opportunity=deal, to_stage=target, actor=request.user)
+        except StageMoveError as exc:
+            return _render_move(request, deal, None, problem=exc.message)
         return _render_move(
             request, deal, target, missing=preview_move(opportunity=deal, to_stage=target)
         )

@@ -313,3 +313,12 @@ def test_ui_condition_requirement_is_explained_with_a_link_to_edit(
     body = page.content.decode()
     assert "需满足条件:has_contact" in body
     assert reverse("pipeline:opportunity_edit", args=[live_deal.pk]) in body
+
+
+def test_move_page_for_the_current_stage_says_so(client, people, live_deal, stages):
+    page = _login(client, people.rep).get(
+        reverse("pipeline:move", args=[live_deal.pk]), {"stage": stages["需求确认"].pk}
+    )
+    assert page.status_code == 200
+    assert "商机已经在“需求确认”阶段" in page.content.decode()
+    assert 'data-testid="gate-submit"' not in page.content.decode()
