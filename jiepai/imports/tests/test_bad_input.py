@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime
 import io
 import tracemalloc
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import xlwt
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from msoffcrypto.format.ooxml import OOXMLFile
 from openpyxl import Workbook
 
@@ -299,3 +302,23 @@ def test_bad_file_leaves_no_job_behind(people, tmp_path):
     from jiepai.imports.models import ImportJob
 
     assert not ImportJob.objects.exists()
+
+
+_CELL_TEXT = st.text(
+    alphabet=st.sampled_from(list("张王李瑞金医院采购科主任abcXYZ0123456789 ,\"'-;\t")), max_size=12
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(st.lists(_CELL_TEXT, min_size=2, max_size=2), min_size=1, max_size=8),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "gbk"]),
+)
+def test_any_csv_reads_back_its_cells(tmp_path_factory, rows, encoding):
+    """Whatever the text, quoting and encoding, a CSV's non-empty rows read back unchanged."""
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    table = [["姓名", "单位"], *rows]
+    with path.open("w", encoding=encoding, newline="") as handle:
+        csv.writer(handle).writerows(table)
+    expected = [r for r in table if any(c.strip() for c in r)]
+    assert [cells for _n, cells in read(path)] == expected
