@@ -57,7 +57,7 @@ class FollowUpForm(forms.Form):
     audio = forms.FileField(
         label=_("录音"),
         required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": "audio/*", "capture": "user"}),
+        widget=forms.FileInput(attrs={"accept": "audio/*", "capture": "user"}),
     )
     next_action = forms.CharField(label=_("下一步"), required=False, max_length=200)
     next_action_date = forms.DateField(

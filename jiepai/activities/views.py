@@ -284,7 +284,7 @@ def _save(
             next_action_kind=cleaned.get("next_action_kind") or "",
             next_action_due=form.due(selectors.user_zone(request.user)),
             keywords=form.keyword_list(),
-            audio=cleaned.get("audio"),
+            audio=cleaned.get("audio") or None,
             source="quick" if text else "form",
             parsed=parsed,
             now=now,

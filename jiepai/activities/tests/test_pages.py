@@ -408,3 +408,20 @@ def test_detail_pages_offer_add_follow_up_with_the_record_preselected(
     assert f"contact={customer.contact.pk}" in contact_page
     form = client.get(f"{NEW}?opportunity={customer.opportunity.pk}").content.decode()
     assert "影像设备采购" in form and "上海瑞金医院" in form
+
+
+def test_audio_clear_flag_and_junk_fields_are_harmless(client, people, customer) -> None:
+    page = login(client, people.rep).post(
+        NEW,
+        {
+            "account": customer.account.pk,
+            "method": "call",
+            "next_action": "回访",
+            "next_action_date": "2026-03-05",
+            "audio-clear": "on",
+            "contact": "999999",
+            "opportunity": "abc",
+            "keywords": "、,交期太长,,",
+        },
+    )
+    assert page.status_code in (302, 400)
