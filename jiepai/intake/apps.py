@@ -17,6 +17,9 @@ class IntakeConfig(AppConfig):
     verbose_name = _("线索接入")
 
     def ready(self) -> None:
+        from jiepai.deadlines.registry import register_deadline
+        from jiepai.intake.housekeeping import HOUSEKEEPING
         from jiepai.org.visibility import register_grant
 
         register_grant("intake.Lead", marketing_sees_all_leads)
+        register_deadline(HOUSEKEEPING)

@@ -224,7 +224,9 @@ def record_behaviour(
         events = []
         for item in items:
             lead = leads.get(item.lead_id) if item.lead_id else by_visitor.get(item.visitor_id)
-            while lead is not None and lead.merged_into_id:
+            for _hop in range(10):  # a merged lead's events go to the lead it was merged into
+                if lead is None or not lead.merged_into_id:
+                    break
                 lead = Lead.objects.select_related("channel").get(pk=lead.merged_into_id)
             events.append(
                 BehaviourEvent(

@@ -83,7 +83,8 @@ class PublicLeadForm(forms.Form):
     """The fields a channel publishes, required as the channel requires them, checked the way
     intake checks them (a phone number must be one) so the visitor can correct it at once."""
 
-    submission = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # Set when the page is shown; a double tap sends it twice and makes one lead.
+    submission = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
     def __init__(self, *args: Any, channel: Channel, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -178,7 +179,11 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
                     intake_lead(
                         channel=channel,
                         payload=form.lead_payload(),
-                        idempotency_key=f"form:{form.cleaned_data['submission']}",
+                        idempotency_key=(
+                            f"form:{form.cleaned_data['submission']}"
+                            if form.cleaned_data["submission"]
+                            else ""
+                        ),
                         source=form.source(),
                         now=now,
                     )

@@ -93,6 +93,8 @@ class Channel(TimestampedModel):
     public_form_fields = models.JSONField(
         _("表单字段"), default=default_public_form_fields, blank=True
     )
+    #: when the sweeper next clears this channel's expired idempotency keys and rate windows
+    housekeeping_due_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -40,6 +40,7 @@ from jiepai.intake.behaviour import attach_visitor_events, lock_visitor
 from jiepai.intake.conditions import condition_holds
 from jiepai.intake.config import IntakeSettings, intake_settings
 from jiepai.intake.handoff import hand_to_routing
+from jiepai.intake.housekeeping import schedule_housekeeping
 from jiepai.intake.models import (
     BehaviourEvent,
     BehaviourKind,
@@ -294,6 +295,8 @@ def _claim_key(
     earlier answer it then reads is complete; if the first transaction rolls back, the second
     INSERT succeeds and that request does the intake. SQLite runs one writer at a time.
     """
+    if channel.housekeeping_due_at is None:
+        schedule_housekeeping(channel=channel, now=now)
     try:
         with transaction.atomic():
             claim = IdempotencyKey.objects.create(

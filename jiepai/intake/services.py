@@ -6,10 +6,12 @@ import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from jiepai.core.records import create_record, update_record
 from jiepai.dedup.services import record_saved
 from jiepai.events.services import record_event
+from jiepai.intake.housekeeping import HOUSEKEEPING_EVERY
 from jiepai.intake.models import KIND_DEFAULTS, Channel, Lead
 from jiepai.org.models import User
 
@@ -93,6 +95,7 @@ def create_channel(*, name: str, slug: str, kind: str, actor: Any = None, **valu
     weight, window = KIND_DEFAULTS[kind]
     values.setdefault("weight", weight)
     values.setdefault("response_window_minutes", window)
+    values.setdefault("housekeeping_due_at", timezone.now() + HOUSEKEEPING_EVERY)
     channel = Channel(name=name, slug=slug, kind=kind, **values)
     channel.full_clean()
     with transaction.atomic():

@@ -356,3 +356,8 @@ def test_api_error_is_in_english_with_the_language_cookie(web_api):
     web_api.client.cookies["django_language"] = "en"
     response = web_api.intake('{"x": ')
     assert "Malformed JSON" in response.json()["detail"]
+
+
+def test_hosted_form_without_submission_id_still_makes_a_lead(web):
+    response = Client().post(f"/f/{web.slug}/", FIELDS)
+    assert response.status_code == 302 and Lead.objects.count() == 1
