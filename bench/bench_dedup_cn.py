@@ -205,7 +205,8 @@ def generate(size: int, dup_share: float, queries: int, rng: random.Random) -> G
     account_names = [c.name for c in companies]
     variant_account: dict[str, int] = {}
     # company sizes are skewed: big hospitals and groups have hundreds of contacts
-    company_weights = list(accumulate(rng.paretovariate(1.2) for _ in companies))
+    # the biggest account has ~100 times the contacts of an average one (a hospital group)
+    company_weights = list(accumulate(min(rng.paretovariate(1.2), 100.0) for _ in companies))
     company_range = range(len(companies))
     switchboards = [
         f"0{rng.choice(['21', '10', '571', '755', '20'])}-{rng.randrange(10**7, 10**8)}"

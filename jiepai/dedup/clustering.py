@@ -37,10 +37,18 @@ class _UnionFind:
 Edge = tuple[float, int, int, list[Reason]]
 
 
-def add_pairs(pairs: set[int], ids: list[int]) -> None:
+def add_pairs(pairs: set[int], ids: list[int], *, anchors: set[int] | None = None) -> None:
     """Every pair of `ids` (one blocking group) into `pairs`, each as low << 32 | high: one int
-    per pair keeps millions of candidate pairs in little memory."""
+    per pair keeps millions of candidate pairs in little memory. With `anchors`, only the pairs
+    that include an anchor (one-sided blocking)."""
     ids = sorted(set(ids))
+    if anchors:
+        for anchor in anchors:
+            for other in ids:
+                if other != anchor:
+                    low, high = min(anchor, other), max(anchor, other)
+                    pairs.add(low << 32 | high)
+        return
     for i, low in enumerate(ids):
         for high in ids[i + 1 :]:
             pairs.add(low << 32 | high)

@@ -32,6 +32,8 @@ class KindSpec:
     label: str | Promise
     blocking: bool = False  # looked up to find candidates
     unique_capable: bool = False  # an admin may make it unique
+    #: the stored kinds a value of this kind is looked up in (default: its own kind)
+    matches: tuple[str, ...] = ()
 
 
 KINDS: dict[str, KindSpec] = {
@@ -45,7 +47,17 @@ KINDS: dict[str, KindSpec] = {
     "title": KindSpec(_("职位")),
     "company": KindSpec(_("单位")),
     "pinyin_company": KindSpec(_("姓名拼音+单位"), blocking=True),
-    "surname_company": KindSpec(_("姓氏+单位"), blocking=True),
+    # One-sided blocking: "张主任" (surname only) must meet every 张 at the company, but two
+    # full names are already paired by pinyin_company when they can match. So surname-only
+    # records store surname_company, full names store surname_company_full, and only pairs
+    # with a surname-only record come out of these groups (a big hospital's 40 张 do not
+    # make 780 pairs).
+    "surname_company": KindSpec(
+        _("姓氏+单位"), blocking=True, matches=("surname_company", "surname_company_full")
+    ),
+    "surname_company_full": KindSpec(
+        _("姓氏+单位(全名)"), blocking=True, matches=("surname_company",)
+    ),
     "name_company_full": KindSpec(_("企业全称+联系人姓名"), unique_capable=True),
     # companies (accounts)
     "credit_code": KindSpec(_("统一社会信用代码"), blocking=True, unique_capable=True),
@@ -60,14 +72,20 @@ KINDS: dict[str, KindSpec] = {
 
 BLOCKING_KINDS = tuple(kind for kind, spec in KINDS.items() if spec.blocking)
 
+
+def stored_kinds(kind: str) -> tuple[str, ...]:
+    """The kinds of stored key a looked-up key of `kind` is compared with."""
+    return KINDS[kind].matches or (kind,)
+
+
 ENTITY_KINDS = {
     "contact": (
         "mobile", "landline", "email", "wechat", "name", "pinyin", "title", "company",
-        "pinyin_company", "surname_company", "name_company_full",
+        "pinyin_company", "surname_company", "surname_company_full", "name_company_full",
     ),
     "lead": (
         "mobile", "landline", "email", "wechat", "name", "pinyin", "title", "company",
-        "pinyin_company", "surname_company", "name_company_full",
+        "pinyin_company", "surname_company", "surname_company_full", "name_company_full",
     ),
     "account": (
         "credit_code", "company_full", "company_core", "brand", "branch", "phone", "website",
@@ -112,7 +130,8 @@ def person_keys(values: Mapping[str, Any]) -> Keys:
         for key in pinyin_keys(raw_name):
             _add(keys, "pinyin_company", f"{key}|{company.core}")
         surname = surname_pinyin(raw_name)
-        _add(keys, "surname_company", f"{surname}|{company.core}" if surname else "")
+        kind = "surname_company" if person.surname_only else "surname_company_full"
+        _add(keys, kind, f"{surname}|{company.core}" if surname else "")
         if person.name:
             _add(keys, "name_company_full", f"{person.name}|{company.full}")
     return keys

@@ -23,7 +23,7 @@ from django.db import connection
 from django.db.models import Model
 
 from jiepai.core.entities import model_for
-from jiepai.dedup.keys import BLOCKING_KINDS, Keys, keys_for
+from jiepai.dedup.keys import BLOCKING_KINDS, Keys, keys_for, stored_kinds
 from jiepai.dedup.models import MatchKey
 from jiepai.dedup.reasons import reason_texts
 from jiepai.dedup.scoring import Reason, score
@@ -64,15 +64,16 @@ def _lookup(
     params: list[object] = []
     lookups = [(k, v) for k in BLOCKING_KINDS for v in keys.get(k, ())]
     for kind, value in lookups:
-        parts.append(
-            f"SELECT * FROM (SELECT kind, value, object_id FROM {table} "  # noqa: S608
-            "WHERE entity = %s AND kind = %s AND value = %s LIMIT %s) AS k"
-        )
-        params += [entity, kind, value, cap + 1]
+        for stored in stored_kinds(kind):
+            parts.append(
+                f"SELECT * FROM (SELECT CAST(%s AS VARCHAR(24)), value, object_id FROM {table} "  # noqa: S608
+                "WHERE entity = %s AND kind = %s AND value = %s LIMIT %s) AS k"
+            )
+            params += [kind, entity, stored, value, cap + 1]
     names = keys.get("name") or ()
     if names:
         parts.append(
-            f"SELECT 'name', %s, COUNT(*) FROM (SELECT 1 FROM {table} "  # noqa: S608
+            f"SELECT 'name', CAST(%s AS VARCHAR(255)), COUNT(*) FROM (SELECT 1 FROM {table} "  # noqa: S608
             "WHERE entity = %s AND kind = 'name' AND value = %s LIMIT %s) AS n"
         )
         params += [names[0], entity, names[0], cap * 20]

@@ -15,6 +15,7 @@ them for the manager's review page and the weekly report.
 from __future__ import annotations
 
 import datetime
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -25,10 +26,10 @@ from django.utils import timezone
 
 from jiepai.core.entities import model_for
 from jiepai.dedup.clustering import Edge, add_pairs, cluster_edges
-from jiepai.dedup.keys import BLOCKING_KINDS, ENTITY_KINDS
+from jiepai.dedup.keys import BLOCKING_KINDS, ENTITY_KINDS, stored_kinds
 from jiepai.dedup.models import ClusterStatus, DismissedPair, DuplicateCluster, MatchKey
 from jiepai.dedup.reasons import reason_text
-from jiepai.dedup.scoring import Reason, score
+from jiepai.dedup.scoring import Reason, contradicts, score
 from jiepai.dedup.selectors import policy_for
 from jiepai.org.models import User
 from jiepai.org.visibility import visible_to
@@ -58,40 +59,114 @@ class ScanStats:
     records: int = 0
 
 
-def _blocking_groups(entity: str, cap: int) -> Iterator[tuple[str, str, list[int]]]:
-    """(kind, value, object ids) for every blocking key held by 2..cap records."""
-    kinds = [k for k in BLOCKING_KINDS if k in ENTITY_KINDS[entity]]
+def _blocking_groups(entity: str, cap: int) -> Iterator[tuple[str, str, list[int], set[int]]]:
+    """(kind, value, object ids, anchors) for every blocking key held by 2..cap records.
+
+    For a symmetric kind (a mobile) every pair in the group is a candidate and `anchors` is
+    empty. For a one-sided family (surname_company ~ surname_company_full, see keys.KINDS)
+    the group spans the family's kinds and only pairs with an anchor (a record of the kind
+    that looks up the others) are candidates.
+    """
     table = MatchKey._meta.db_table
-    placeholders = ", ".join(["%s"] * len(kinds))
-    sql = f"""
-        SELECT k.kind, k.value, k.object_id
-        FROM {table} k
-        JOIN (
-            SELECT kind, value FROM {table}
-            WHERE entity = %s AND kind IN ({placeholders})
-            GROUP BY kind, value HAVING COUNT(*) BETWEEN 2 AND %s
-        ) g ON g.kind = k.kind AND g.value = k.value
-        WHERE k.entity = %s
-        ORDER BY k.kind, k.value
-    """  # noqa: S608 (table name from the model, values bound)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [entity, *kinds, cap, entity])
-        rows = iter(lambda: cursor.fetchmany(CHUNK), [])
-        flat = (row for chunk in rows for row in chunk)
-        for (kind, value), group in groupby(flat, key=lambda r: (r[0], r[1])):
-            yield kind, value, [r[2] for r in group]
-
-
-def _features(entity: str, ids: list[int]) -> dict[int, dict[str, list[str]]]:
-    features: dict[int, dict[str, list[str]]] = {}
-    for start in range(0, len(ids), CHUNK):
-        rows = (
-            MatchKey.objects.filter(entity=entity, object_id__in=ids[start : start + CHUNK])
-            .order_by()
-            .values_list("object_id", "kind", "value")
+    own = [k for k in BLOCKING_KINDS if k in ENTITY_KINDS[entity]]
+    symmetric = [k for k in own if stored_kinds(k) == (k,)]
+    one_sided = [k for k in own if stored_kinds(k) != (k,) and k in stored_kinds(k)]
+    placeholders = ", ".join(["%s"] * len(symmetric))
+    queries: list[tuple[str, list[object], str | None]] = [
+        (
+            f"""
+            SELECT k.kind, k.value, k.object_id
+            FROM {table} k
+            JOIN (
+                SELECT kind, value FROM {table}
+                WHERE entity = %s AND kind IN ({placeholders})
+                GROUP BY kind, value HAVING COUNT(*) BETWEEN 2 AND %s
+            ) g ON g.kind = k.kind AND g.value = k.value
+            WHERE k.entity = %s
+            ORDER BY k.kind, k.value
+            """,  # noqa: S608 (table name from the model, values bound)
+            [entity, *symmetric, cap, entity],
+            None,
         )
-        for object_id, kind, value in rows.iterator(chunk_size=CHUNK):
-            features.setdefault(object_id, {}).setdefault(kind, []).append(value)
+    ]
+    for anchor in one_sided:
+        family = stored_kinds(anchor)
+        marks = ", ".join(["%s"] * len(family))
+        queries.append(
+            (
+                f"""
+                SELECT k.kind, k.value, k.object_id
+                FROM {table} k
+                JOIN (
+                    SELECT value FROM {table}
+                    WHERE entity = %s AND kind IN ({marks})
+                    GROUP BY value
+                    HAVING COUNT(*) BETWEEN 2 AND %s
+                    AND SUM(CASE WHEN kind = %s THEN 1 ELSE 0 END) >= 1
+                ) g ON g.value = k.value
+                WHERE k.entity = %s AND k.kind IN ({marks})
+                ORDER BY k.value
+                """,  # noqa: S608
+                [entity, *family, cap, anchor, entity, *family],
+                anchor,
+            )
+        )
+    with connection.cursor() as cursor:
+        for sql, params, anchor in queries:
+            cursor.execute(sql, params)
+            rows = iter(lambda: cursor.fetchmany(CHUNK), [])
+            flat = (row for chunk in rows for row in chunk)
+            if anchor is None:
+                for (kind, value), group in groupby(flat, key=lambda r: (r[0], r[1])):
+                    yield kind, value, [r[2] for r in group], set()
+            else:
+                for value, group in groupby(flat, key=lambda r: r[1]):
+                    members = list(group)
+                    anchors = {r[2] for r in members if r[0] == anchor}
+                    yield anchor, value, [r[2] for r in members], anchors
+
+
+#: the kinds the scorers read, per entity: only these are loaded for the candidate records
+SCORED_KINDS = {
+    "contact": (
+        "mobile", "landline", "email", "wechat", "name", "pinyin", "title", "company",
+        "surname_company", "surname_company_full",
+    ),
+    "account": (
+        "credit_code", "company_full", "company_core", "brand", "branch", "phone", "website",
+        "city",
+    ),
+}  # fmt: skip
+SCORED_KINDS["lead"] = SCORED_KINDS["contact"]
+#: values many records share (a company, a title): one string object for all of them
+SHARED_KINDS = frozenset({"title", "company", "surname_company", "surname_company_full", "city"})
+
+
+def _features(entity: str, ids: list[int]) -> dict[int, dict[str, tuple[str, ...]]]:
+    """The scored keys of `ids`, as compact as Python allows: a million candidate records
+    must fit in the scan's memory budget (shared values interned, tuples not lists)."""
+    kinds = SCORED_KINDS[entity]
+    table = MatchKey._meta.db_table
+    features: dict[int, dict[str, tuple[str, ...]]] = {}
+    kind_marks = ", ".join(["%s"] * len(kinds))
+    intern = sys.intern
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            cursor.execute(
+                f"SELECT object_id, kind, value FROM {table} "  # noqa: S608
+                f"WHERE entity = %s AND kind IN ({kind_marks}) "
+                f"AND object_id IN ({', '.join(['%s'] * len(chunk))})",
+                [entity, *kinds, *chunk],
+            )
+            for object_id, kind, value in cursor.fetchall():
+                record = features.get(object_id)
+                if record is None:
+                    record = features[object_id] = {}
+                kind = intern(kind)
+                if kind in SHARED_KINDS:
+                    value = intern(value)
+                record[kind] = (*record[kind], value) if kind in record else (value,)
     return features
 
 
@@ -120,10 +195,10 @@ def scan(
     stats = stats or ScanStats()
     pairs: set[int] = set()
     counts: dict[tuple[str, str], int] = {}
-    for kind, value, ids in _blocking_groups(entity, cap):
+    for kind, value, ids, anchors in _blocking_groups(entity, cap):
         stats.groups += 1
         counts[(kind, value)] = len(ids)
-        add_pairs(pairs, ids)
+        add_pairs(pairs, ids, anchors=anchors)
     stats.pairs = len(pairs)
     involved = sorted({p >> 32 for p in pairs} | {p & 0xFFFFFFFF for p in pairs})
     stats.records = len(involved)
@@ -157,6 +232,8 @@ def scan(
         a, b = features.get(low), features.get(high)
         if a is None or b is None:
             return True
+        if contradicts(entity, a, b):
+            return False
         return score(entity, a, b, counts=count, generic=cap).logit > CANNOT_LINK
 
     clusters = [

@@ -150,8 +150,9 @@ def _is_surname_only(features: Features) -> bool:
 
 
 def _surname_pinyin(features: Features) -> str:
-    for value in features.get("surname_company") or ():
-        return value.split("|", 1)[0]
+    for kind in ("surname_company", "surname_company_full"):
+        for value in features.get(kind) or ():
+            return value.split("|", 1)[0]
     return ""
 
 
@@ -259,3 +260,22 @@ def score(
     if entity == "account":
         return score_company(a, b, counts=counts, generic=generic)
     return score_person(a, b, counts=counts, generic=generic)
+
+
+def contradicts(entity: str, a: Features, b: Features) -> bool:
+    """Hard evidence that two records are two people (or two companies), whatever else they
+    share: used to keep a cluster from chaining them together through a vaguer third record
+    ("王丽" without a phone looks like both 王丽 with 137… and 王丽 with 147…)."""
+    if entity == "account":
+        codes_a, codes_b = set(a.get("credit_code") or ()), set(b.get("credit_code") or ())
+        if codes_a and codes_b and not codes_a & codes_b:
+            return True
+        branch_a, branch_b = _first(a, "branch"), _first(b, "branch")
+        return bool(branch_a and branch_b and branch_a != branch_b)
+    for kind in ("mobile", "email", "wechat"):
+        if set(a.get(kind) or ()) & set(b.get(kind) or ()):
+            return False
+    mobiles_a, mobiles_b = a.get("mobile") or (), b.get("mobile") or ()
+    if mobiles_a and mobiles_b:
+        return not any(one_digit_apart(x, y) for x in mobiles_a for y in mobiles_b)
+    return False

@@ -13,7 +13,14 @@ def test_creating_a_contact_writes_its_keys(zhang):
     kinds = set(
         MatchKey.objects.filter(entity="contact", object_id=zhang.pk).values_list("kind", flat=True)
     )
-    assert {"mobile", "name", "pinyin", "company", "surname_company", "name_company_full"} <= kinds
+    assert {
+        "mobile",
+        "name",
+        "pinyin",
+        "company",
+        "surname_company_full",
+        "name_company_full",
+    } <= kinds
 
 
 def test_updating_a_contact_replaces_its_keys(people, zhang):

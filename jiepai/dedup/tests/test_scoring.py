@@ -91,3 +91,27 @@ def test_numbered_hospitals_in_two_cities_do_not_match():
     a = company_keys({"name": "上海市第一人民医院"})
     b = company_keys({"name": "北京市第一人民医院"})
     assert score_company(a, b).confidence < 0.5
+
+
+def test_two_different_mobiles_contradict_a_shared_name():
+    from jiepai.dedup.scoring import contradicts
+
+    a = person_keys({"name": "王丽", "company": "润华汽车", "mobile": "13757600482"})
+    b = person_keys({"name": "王丽", "company": "润华汽车", "mobile": "14777932271"})
+    c = person_keys({"name": "王丽", "company": "润华汽车"})
+    assert contradicts("contact", a, b)
+    assert not contradicts("contact", a, c)
+
+
+def test_scan_does_not_chain_two_people_through_a_vague_record(people, ruijin):
+    from jiepai.customers.services import create_contact
+    from jiepai.dedup.scan import scan
+
+    create_contact(
+        actor=people.rep, values={"name": "王丽", "account": ruijin, "mobile": "13757600482"}
+    )
+    create_contact(
+        actor=people.rep, values={"name": "王丽", "account": ruijin, "mobile": "14777932271"}
+    )
+    create_contact(actor=people.rep, values={"name": "王丽", "account": ruijin})
+    assert all(len(c.record_ids) == 2 for c in scan("contact", threshold=0.8))
