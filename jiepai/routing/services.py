@@ -232,15 +232,15 @@ def _set_routing(
     escalated_at: datetime.datetime | None = None,
     reason: str = "",
 ) -> None:
-    LeadRouting.objects.update_or_create(
-        lead=lead,
-        defaults={
-            "policy": policy,
-            "queue_department_id": queue_department_id,
-            "escalated_at": escalated_at,
-            "escalation_reason": reason,
-        },
-    )
+    values = {
+        "policy": policy,
+        "queue_department_id": queue_department_id,
+        "escalated_at": escalated_at,
+        "escalation_reason": reason,
+    }
+    # the caller holds the lead's row lock, so nobody else creates this row meanwhile
+    if not LeadRouting.objects.filter(lead=lead).update(**values, updated_at=timezone.now()):
+        LeadRouting.objects.create(lead=lead, **values)
 
 
 def _to_queue(
