@@ -54,8 +54,9 @@ def notify(
     (e.g. one stall alert per deal per stage entry, however often the sweeper runs).
 
     Besides the inbox rows, plans the e-mail and group-robot copies the recipients' preferences
-    ask for; they are sent after the caller's transaction commits (nothing if it rolls back)."""
-    now = now or timezone.now()
+    ask for; they are sent after the caller's transaction commits (nothing if it rolls back).
+    `now` is accepted from callers that run on a passed-in clock; the inbox row's time and the
+    delivery schedule use the real clock."""
     created = []
     for user in {u.pk: u for u in recipients if u is not None}.values():
         try:
@@ -73,7 +74,7 @@ def notify(
         except IntegrityError:
             continue  # already notified under this dedupe key
     if created:
-        _plan_deliveries(created, now=now)
+        _plan_deliveries(created)
     return created
 
 
@@ -83,7 +84,7 @@ def ensure_kind(key: str) -> NotificationKind:
     return kind
 
 
-def _plan_deliveries(notifications: list[Notification], *, now: datetime.datetime) -> None:
+def _plan_deliveries(notifications: list[Notification]) -> None:
     first = notifications[0]
     kind = ensure_kind(first.kind)
     content = {
@@ -139,7 +140,9 @@ def _plan_deliveries(notifications: list[Notification], *, now: datetime.datetim
         )
     if not deliveries:
         return
-    fallback = now + DeliveryPolicy.current().lease  # when the sweeper sends a lost task's copy
+    # When the sweeper sends a copy whose task got lost. On the real clock, not the caller's
+    # `now` (which may be a replayed or simulated time): it is about a real network send.
+    fallback = timezone.now() + DeliveryPolicy.current().lease
     for delivery in deliveries:
         delivery.next_attempt_at = fallback
     Delivery.objects.bulk_create(deliveries)
@@ -280,7 +283,9 @@ def mark_all_read(*, user: User, now: datetime.datetime | None = None) -> int:
 
 def save_preferences(*, user: User, choices: dict[int, tuple[bool, set[int]]]) -> list[Preference]:
     """Store the user's choice per kind id: (e-mail?, ids of group robots). Robots the user may
-    not choose (inactive or not user-selectable) are ignored; unknown kinds are skipped."""
+    not choose (inactive or not user-selectable) are ignored; unknown kinds are skipped. A choice
+    equal to the kind's defaults is stored as no row, so the user keeps following the defaults
+    when an admin changes them later."""
     kinds = NotificationKind.objects.in_bulk(list(choices))
     allowed = set(
         RobotEndpoint.objects.filter(active=True, user_selectable=True).values_list("pk", flat=True)
@@ -291,9 +296,13 @@ def save_preferences(*, user: User, choices: dict[int, tuple[bool, set[int]]]) -
             kind = kinds.get(kind_id)
             if kind is None:
                 continue
+            robots = sorted(robot_ids & allowed)
+            if email == kind.email_by_default and not robots:
+                Preference.objects.filter(user=user, kind=kind).delete()
+                continue
             preference, _created = Preference.objects.update_or_create(
                 user=user, kind=kind, defaults={"email": email}
             )
-            preference.robots.set(sorted(robot_ids & allowed))
+            preference.robots.set(robots)
             saved.append(preference)
     return saved

@@ -118,7 +118,7 @@ def test_inactive_or_non_selectable_robot_cannot_be_chosen(contacts):
     off = _robot("停用群", active=False)
     kind = NotificationKind.objects.get(key="routing.offer")
     save_preferences(user=contacts.rep, choices={kind.pk: (False, {closed.pk, off.pk})})
-    assert list(Preference.objects.get(user=contacts.rep, kind=kind).robots.all()) == []
+    assert not Preference.objects.filter(user=contacts.rep, robots__isnull=False).exists()
     _offered([contacts.rep])
     assert not Delivery.objects.exists()
 
@@ -142,3 +142,19 @@ def test_preferences_of_one_user_do_not_touch_another(contacts):
     kind = NotificationKind.objects.get(key="routing.window_expired")
     save_preferences(user=contacts.rep, choices={kind.pk: (False, set())})
     assert not Preference.objects.filter(user=contacts.teammate).exists()
+
+
+def test_choice_equal_to_the_defaults_follows_later_default_changes(contacts):
+    kind = NotificationKind.objects.get(key="routing.offer")
+    save_preferences(user=contacts.rep, choices={kind.pk: (False, set())})
+    assert not Preference.objects.filter(user=contacts.rep).exists()
+    NotificationKind.objects.filter(pk=kind.pk).update(email_by_default=True)
+    _offered([contacts.rep])
+    assert Delivery.objects.get().channel == "email"
+
+
+def test_going_back_to_the_defaults_removes_the_stored_choice(contacts):
+    kind = NotificationKind.objects.get(key="routing.offer")
+    save_preferences(user=contacts.rep, choices={kind.pk: (True, set())})
+    save_preferences(user=contacts.rep, choices={kind.pk: (False, set())})
+    assert not Preference.objects.filter(user=contacts.rep).exists()
