@@ -54,3 +54,26 @@ def test_any_bytes_get_an_answer_not_a_crash(web_api, body, content_type):
     response = web_api.intake(body, content_type=content_type)
     assert response.status_code in (201, 400, 415), response.content
     json.loads(response.content)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(payload=st.one_of(values, st.lists(st.dictionaries(names, values, max_size=6), max_size=3)))
+def test_any_events_payload_gets_202_or_400(web_api, payload):
+    response = web_api.events(payload)
+    assert response.status_code in (202, 400), response.content
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(form=st.dictionaries(
+    st.sampled_from(["name", "company", "title", "mobile", "email", "budget", "message", "booth",
+                     "submission", "website", "utm_source", "x"]),
+    st.text(max_size=120), max_size=10))  # fmt: skip
+def test_any_hosted_form_post_gets_an_answer(web, form):
+    from django.test import Client
+
+    response = Client().post(f"/f/{web.slug}/", form)
+    assert response.status_code in (302, 400, 429), response.status_code
