@@ -137,7 +137,7 @@ def make_companies(count: int, rng: random.Random) -> list[Company]:
 
 #: mobile prefixes in use (China Mobile, Unicom, Telecom, Broadnet)
 MOBILE_PREFIXES = [
-    *map(str, range(130, 140)), "145", "147", "149", "150", "151", "152", "153", "155", "156",
+    *map(str, range(130, 140)), "150", "151", "152", "153", "155", "156",
     "157", "158", "159", "166", "172", "173", "175", "176", "177", "178", *map(str, range(180, 190)),
     "191", "193", "195", "196", "197", "198", "199",
 ]  # fmt: skip
