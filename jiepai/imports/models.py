@@ -13,15 +13,20 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jiepai.core.entities import ENTITY_CHOICES
 from jiepai.core.models import TimestampedModel
+
+#: a running job that wrote no progress for this long has lost its worker
+STALE_AFTER = datetime.timedelta(minutes=10)
 
 
 class ImportStatus(models.TextChoices):
@@ -120,6 +125,13 @@ class ImportJob(TimestampedModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+    @property
+    def is_stale(self) -> bool:
+        """Running, but no progress written for STALE_AFTER: its worker is gone."""
+        return (
+            self.status == ImportStatus.RUNNING and self.updated_at < timezone.now() - STALE_AFTER
+        )
 
     @property
     def percent(self) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +28,7 @@ from jiepai.imports.fields import (
     missing_required,
 )
 from jiepai.imports.models import (
+    STALE_AFTER,
     DuplicatePolicy,
     ImportJob,
     ImportLedger,
@@ -202,10 +204,17 @@ def queue_job(job: ImportJob) -> bool:
     running (a second click does nothing)."""
     from jiepai.imports.tasks import run_import_job
 
-    # Compare-and-set: of two clicks, only one moves the job to "queued".
-    claimed = ImportJob.objects.filter(
-        pk=job.pk, status__in=[ImportStatus.UPLOADED, ImportStatus.FAILED, ImportStatus.DONE]
-    ).update(status=ImportStatus.QUEUED, message="", updated_at=timezone.now())
+    # Compare-and-set: of two clicks, only one moves the job to "queued". A run whose worker
+    # died (no progress written for STALE_AFTER) may be queued again; chunks it committed stay.
+    now = timezone.now()
+    claimed = (
+        ImportJob.objects.filter(pk=job.pk)
+        .filter(
+            Q(status__in=[ImportStatus.UPLOADED, ImportStatus.FAILED, ImportStatus.DONE])
+            | Q(status=ImportStatus.RUNNING, updated_at__lt=now - STALE_AFTER)
+        )
+        .update(status=ImportStatus.QUEUED, message="", updated_at=now)
+    )
     if claimed != 1:
         return False
     run_import_job.enqueue(job_id=job.pk)

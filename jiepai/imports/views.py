@@ -251,7 +251,7 @@ def job_progress(request: HttpRequest, public_id: Any) -> HttpResponse:
 def job_rerun(request: HttpRequest, public_id: Any) -> HttpResponse:
     """Run again (after a failure, or after options were added): written rows are skipped."""
     job = _job(request, public_id)
-    if job.status in (ImportStatus.DONE, ImportStatus.FAILED):
+    if job.is_finished or job.is_stale:
         services.queue_job(job)
     return redirect(job)
 

@@ -387,3 +387,21 @@ def test_leads_imported_by_a_rep_are_theirs_and_not_routed(people, sheet):
     run(path, "lead", people.rep)
     assert set(Lead.objects.values_list("owner", "state")) == {(people.rep.pk, "assigned")}
     assert not Event.objects.filter(verb="lead.routed").exists()
+
+
+@pytest.mark.django_db
+def test_a_run_whose_worker_died_can_be_queued_again(people, sheet):
+    path = sheet([LEAD_HEADER, *distinct_leads(2)])
+    job = services.create_job(
+        actor=people.marketing, entity="lead", filename=path.name, source_path=str(path)
+    )
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+    assert services.queue_job(job) is False  # still running as far as anyone knows
+    ImportJob.objects.filter(pk=job.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(minutes=11)
+    )
+    job.refresh_from_db()
+    assert job.is_stale
+    assert services.queue_job(job) is True  # tasks run inline: it is imported now
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE and Lead.objects.count() == 2
