@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 
 from jiepai.notify.models import DeliveryPolicy, NotificationKind
 from jiepai.notify.tests.servers import SmtpSink, WebhookServer
@@ -38,3 +39,11 @@ def urgent_kind(db) -> NotificationKind:
 @pytest.fixture
 def policy(db) -> DeliveryPolicy:
     return DeliveryPolicy.current()
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test(settings) -> Iterator[None]:
+    """A request with the English cookie leaves English active in this thread (LocaleMiddleware
+    activates, nothing deactivates); put the default back so the next test is not affected."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
