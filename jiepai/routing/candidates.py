@@ -23,14 +23,22 @@ from jiepai.routing.models import PolicyKind, RoutingPolicy
 
 def _pool_filter(policy: RoutingPolicy) -> tuple[Q | None, list[int]]:
     """(the filter on users, the policy's department ids by path) for a policy's pool."""
-    departments = list(policy.departments.order_by("path").values_list("id", "path"))
-    rep_ids = list(policy.reps.values_list("id", flat=True))
+    # one query for both relations (a small cross product: departments × named reps)
+    departments: dict[int, str] = {}
+    rep_ids: set[int] = set()
+    for department_id, path, rep_id in RoutingPolicy.objects.filter(pk=policy.pk).values_list(
+        "departments__id", "departments__path", "reps__id"
+    ):
+        if department_id is not None:
+            departments[department_id] = path
+        if rep_id is not None:
+            rep_ids.add(rep_id)
     if not departments and not rep_ids:
         return None, []
-    rule = Q(pk__in=rep_ids)
-    for _id, path in departments:
+    rule = Q(pk__in=sorted(rep_ids))
+    for path in departments.values():
         rule |= Q(role=Role.REP, department__path__startswith=path)
-    return rule, [pk for pk, _path in departments]
+    return rule, sorted(departments, key=departments.__getitem__)
 
 
 def pool_users(policy: RoutingPolicy) -> QuerySet[User]:
@@ -217,14 +225,14 @@ def load_pool(*, policy: RoutingPolicy, lead: Lead, now: datetime.datetime) -> P
     return Pool(candidates, department_ids[0] if department_ids else None)
 
 
-def nearest_managers(department_id: int | None, *, exclude: int | None = None) -> list[User]:
+def nearest_managers(
+    department_id: int | None, *, exclude: int | None = None, path: str | None = None
+) -> list[User]:
     """The manager of the department or, failing that, of its nearest ancestor that has one;
-    directors when nobody up the tree manages it (a company-wide queue)."""
-    path = (
-        Department.objects.filter(pk=department_id).values_list("path", flat=True).first()
-        if department_id
-        else None
-    )
+    directors when nobody up the tree manages it (a company-wide queue). Pass the department's
+    `path` when you have it (saves a query)."""
+    if path is None and department_id:
+        path = Department.objects.filter(pk=department_id).values_list("path", flat=True).first()
     if path:
         ids = [int(part) for part in path.strip("/").split("/") if part]
         for node in (

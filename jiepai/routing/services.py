@@ -827,7 +827,11 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
     )
     _notify_assigned(lead, now, body=_("前一位销售超时未联系,改派给你"))
     notify(
-        recipients=nearest_managers(previous_owner.department_id, exclude=previous_owner.pk),
+        recipients=nearest_managers(
+            previous_owner.department_id,
+            exclude=previous_owner.pk,
+            path=previous_owner.department.path if previous_owner.department else None,
+        ),
         kind="routing.window_reassigned",
         title=_("超时改派:%(lead)s 从 %(old)s 改派给 %(new)s")
         % {"lead": lead, "old": previous_owner, "new": lead.owner},
