@@ -27,7 +27,7 @@ def test_rep_sees_own_leads_timeline_and_switches_language(page, people):
     assert "创建了线索" in timeline.inner_text()
     assert "采购总监" in timeline.inner_text()
 
-    page.select_option("[data-testid=language-switch]", "en")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("[data-testid=language-switch]", "en")
     assert page.locator("html").get_attribute("lang") == "en"
     assert "Leads" in page.locator("nav").inner_text()
