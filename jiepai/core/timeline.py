@@ -11,6 +11,8 @@ from jiepai.events.labels import changes, verb_label
 from jiepai.events.selectors import events_for
 
 TIMELINE_LIMIT = 100
+#: events that a follow-up entry already shows in full
+SHOWN_AS_ACTIVITY = ("activity.logged",)
 
 
 @dataclass
@@ -29,7 +31,7 @@ def timeline(
     id_list = [ids] if isinstance(ids, int) else ids
     entries = [
         TimelineEntry(e.created_at, "event", e.actor, verb_label(e.verb), changes(e), e)
-        for e in events_for(entity, id_list)[:limit]
+        for e in events_for(entity, id_list).exclude(verb__in=SHOWN_AS_ACTIVITY)[:limit]
     ]
     entries += [
         TimelineEntry(a.occurred_at, "activity", a.owner, a.get_kind_display(), [], a)

@@ -159,3 +159,29 @@ def test_language_switch_sets_english(client, people):
     _login(client, people.rep)
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert client.get(reverse("home"))["Content-Language"] == "en"
+
+
+def test_a_follow_up_appears_once_on_the_timeline(people, records):
+    import datetime
+
+    from django.utils import timezone
+
+    from jiepai.activities.services import log_follow_up
+    from jiepai.core.timeline import timeline
+
+    now = timezone.now()
+    log_follow_up(
+        actor=people.rep,
+        method="call",
+        account=records["account"],
+        contact=records["contact"],
+        contact_role="decision_maker",
+        conclusion="确认POC时间",
+        summary="电话沟通",
+        next_action="样机演示",
+        next_action_due=now + datetime.timedelta(days=2),
+        now=now,
+    )
+    entries = timeline("account", records["account"].pk)
+    assert [e.kind for e in entries].count("activity") == 1
+    assert not [e for e in entries if e.kind == "event" and e.item.verb == "activity.logged"]
