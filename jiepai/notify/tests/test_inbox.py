@@ -238,3 +238,12 @@ def test_admin_test_action_queues_a_test_delivery(people, client_for):
     )
     assert response.status_code == 302
     assert Delivery.objects.get().kind == "notify.test"
+
+
+def test_absurd_ids_and_pages_are_404_or_a_page_never_an_error(people, client_for):
+    client = client_for(people.admin)
+    huge = 10**30
+    assert client.get(reverse("notify:open", args=[huge])).status_code == 404
+    assert client.post(reverse("notify:read", args=[huge])).status_code == 404
+    assert client.post(reverse("notify:resend", args=[huge])).status_code == 404
+    assert client.get(reverse("notify:inbox") + "?page=999999&show=%00").status_code == 200
