@@ -188,6 +188,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     vocabulary) when they end, so a test that runs after one finds the database as migrated."""
     for item in items:
         marker = item.get_closest_marker("django_db")
-        if marker and marker.kwargs.get("transaction") and hasattr(item, "fixturenames"):
-            if "django_db_serialized_rollback" not in item.fixturenames:
-                item.fixturenames.append("django_db_serialized_rollback")
+        transactional = marker is not None and marker.kwargs.get("transaction")
+        names = getattr(item, "fixturenames", None)
+        if transactional and names is not None and "django_db_serialized_rollback" not in names:
+            names.append("django_db_serialized_rollback")

@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from jiepai.events.models import Event
 from jiepai.org.models import Department, RepProfile
 from jiepai.org.services import (
-    create_department,
     create_user,
     is_online,
     move_department,
