@@ -77,6 +77,7 @@ class User(AbstractUser):
 
 
 class OnlineStatus(models.TextChoices):
+    AUTO = "auto", _("按活动")  # online while active in the app, see org.services.is_online
     ONLINE = "online", _("在线")
     BUSY = "busy", _("忙碌")
     OFFLINE = "offline", _("离线")
@@ -94,7 +95,7 @@ class RepProfile(TimestampedModel):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="rep_profile")
     capacity = models.PositiveIntegerField(_("在跟线索上限"), default=8)
     online_status = models.CharField(
-        _("在线状态"), max_length=10, choices=OnlineStatus.choices, default=OnlineStatus.OFFLINE
+        _("在线状态"), max_length=10, choices=OnlineStatus.choices, default=OnlineStatus.AUTO
     )
     last_seen_at = models.DateTimeField(_("最近活动"), null=True, blank=True)
     paused = models.BooleanField(_("暂停接收线索"), default=False)

@@ -79,7 +79,7 @@ def create_user(
 def set_online_status(
     *, user: User, status: str, now: datetime.datetime | None = None
 ) -> RepProfile:
-    """Set by the rep themselves (在线/忙碌/离线); written to the trace."""
+    """Set by the rep themselves (按活动/在线/忙碌/离线); written to the trace."""
     if status not in OnlineStatus.values:
         raise ValidationError({"online_status": _("无效的在线状态")})
     now = now or timezone.now()
@@ -139,10 +139,11 @@ def touch_presence(*, user: User, now: datetime.datetime | None = None) -> None:
 
 
 def is_online(profile: RepProfile, now: datetime.datetime | None = None) -> bool:
-    """Online when set online, or not explicitly offline/busy and seen within the window."""
+    """在线 when the rep says so; 忙碌 and 离线 are never online; 按活动 (the default) is online
+    while the rep was seen in the app within PRESENCE_WINDOW."""
     now = now or timezone.now()
     if profile.online_status == OnlineStatus.ONLINE:
         return True
-    if profile.online_status == OnlineStatus.BUSY:
+    if profile.online_status in (OnlineStatus.BUSY, OnlineStatus.OFFLINE):
         return False
     return profile.last_seen_at is not None and now - profile.last_seen_at <= PRESENCE_WINDOW

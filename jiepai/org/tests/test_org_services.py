@@ -79,3 +79,9 @@ def test_pause_and_resume(people):
     assert RepProfile.objects.get(user=people.rep).paused
     set_paused(user=people.rep, paused=False, actor=people.rep, now=NOW)
     assert not RepProfile.objects.get(user=people.rep).paused
+
+
+def test_offline_rep_is_not_online_even_when_active(people):
+    set_online_status(user=people.rep, status="offline", now=NOW)
+    touch_presence(user=people.rep, now=NOW)
+    assert not is_online(RepProfile.objects.get(user=people.rep), NOW)
