@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +29,16 @@ from jiepai.core.models import TimestampedModel
 
 #: a running job that wrote no progress for this long has lost its worker
 STALE_AFTER = datetime.timedelta(minutes=10)
+
+
+def private_storage() -> FileSystemStorage:
+    """Uploaded sheets hold customer data: they are kept under var/imports, outside MEDIA_ROOT,
+    so no web server ever serves them; only the import pages read them."""
+    return FileSystemStorage(location=Path(settings.VAR_DIR) / "imports")
+
+
+def upload_path(instance: ImportJob, filename: str) -> str:
+    return f"{timezone.now():%Y/%m}/{uuid.uuid4().hex}/{filename}"
 
 
 class ImportStatus(models.TextChoices):
@@ -82,7 +94,9 @@ class ImportJob(TimestampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    file = models.FileField(_("文件"), upload_to="imports/%Y/%m/", max_length=300, blank=True)
+    file = models.FileField(
+        _("文件"), storage=private_storage, upload_to=upload_path, max_length=300, blank=True
+    )
     source_path = models.CharField(_("本地路径"), max_length=500, blank=True)
     original_name = models.CharField(_("文件名"), max_length=255)
     sheet_name = models.CharField(_("工作表"), max_length=100, blank=True)

@@ -307,3 +307,14 @@ def test_command_refuses_a_bad_file_with_its_reason(people, tmp_path):
     path.write_bytes(b"PK")
     with pytest.raises(CommandError, match=r"\.xlsx、\.xls 或 \.csv"):
         call_command("import", str(path), entity="leads", user="marketing")
+
+
+@pytest.mark.django_db
+def test_uploaded_sheet_is_kept_outside_the_served_media(client, people, sheet, settings):
+    from pathlib import Path
+
+    login(client, people.marketing)
+    upload(client, sheet([["姓名"], ["张三"]]))
+    stored = Path(ImportJob.objects.get().file.path).resolve()
+    assert stored.is_file()
+    assert Path(settings.MEDIA_ROOT).resolve() not in stored.parents
