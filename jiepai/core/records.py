@@ -39,11 +39,12 @@ def _validate(
     custom: dict[str, Any] | None,
     partial: bool,
     definitions: list[FieldDefinition] | None = None,
+    trusted: tuple[str, ...] = (),
 ) -> None:
     errors: dict[str, list[str]] = {}
     try:
         instance.full_clean(
-            exclude=["owner", "shared_with", "teams", "custom"], validate_unique=False
+            exclude=["owner", "shared_with", "teams", "custom", *trusted], validate_unique=False
         )
     except ValidationError as exc:
         errors.update(exc.message_dict)
@@ -68,14 +69,24 @@ def build_record(
     values: dict[str, Any],
     custom: dict[str, Any] | None = None,
     definitions: list[FieldDefinition] | None = None,
+    trusted: tuple[str, ...] = (),
 ) -> R:
     """The validated, unsaved instance create_record would insert; raises ValidationError.
 
     For bulk writers (imports) that insert many of these at once and write the same Event.
+    `trusted` names foreign keys the caller has already resolved to existing rows, so they are
+    not looked up again (one query per row and field otherwise).
     """
     instance = model()
     _apply(instance, values)
-    _validate(instance, entity_of(instance), custom, partial=False, definitions=definitions)
+    _validate(
+        instance,
+        entity_of(instance),
+        custom,
+        partial=False,
+        definitions=definitions,
+        trusted=trusted,
+    )
     return instance
 
 
