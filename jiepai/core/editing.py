@@ -9,18 +9,22 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Model
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from jiepai.core.records import update_record
 from jiepai.customfields.forms import (
     add_custom_fields,
     apply_service_errors,
     built_in_values,
+    custom_uploads,
     custom_values,
 )
+from jiepai.files.services import attach_file
 
 Save = Callable[[dict[str, Any], dict[str, Any]], Model]
 
@@ -48,7 +52,7 @@ def edit_page(
     add_custom_fields(form, entity, instance)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = save(built_in_values(form), custom_values(form))
+            saved = _save_with_files(request, form, save)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -58,6 +62,28 @@ def edit_page(
     return render(
         request, template, {**context, **(extra_context or {})}, status=400 if form.errors else 200
     )
+
+
+# Stands in for a required custom file field until its upload, attached to the just-created
+# record in the same transaction, replaces it with the attachment's id.
+PENDING_FILE = -1
+
+
+def _save_with_files(request: HttpRequest, form: forms.BaseForm, save: Save) -> Model:
+    uploads = custom_uploads(form)
+    with transaction.atomic():
+        saved = save(
+            built_in_values(form), {**custom_values(form), **dict.fromkeys(uploads, PENDING_FILE)}
+        )
+        if uploads:
+            ids = {
+                key: attach_file(
+                    record=saved, upload=upload, actor=request.user, field=f"custom.{key}"
+                ).pk
+                for key, upload in uploads.items()
+            }
+            update_record(saved, actor=request.user, values={}, custom=ids)
+    return saved
 
 
 def keep_owner(values: dict[str, Any], instance: Model) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Model
 
 from jiepai.customfields.models import FieldDefinition, FieldType
@@ -44,25 +45,24 @@ def _form_field(definition: FieldDefinition) -> forms.Field:
     if kind == FieldType.USER:
         return forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), **common)
     if kind == FieldType.FILE:
-        return forms.IntegerField(widget=forms.HiddenInput, **common)
+        return forms.FileField(**common)
     return forms.CharField(max_length=definition.max_length, **common)
 
 
 def add_custom_fields(form: forms.BaseForm, entity: str, instance: Model | None = None) -> None:
     values = getattr(instance, "custom", None) or {}
     for definition in definitions_for(entity):
-        if definition.field_type == FieldType.FILE:
-            continue  # files are attached on the detail page (jiepai.files)
         name = PREFIX + definition.key
         form.fields[name] = _form_field(definition)
-        if definition.key in values:
+        if definition.key in values and definition.field_type != FieldType.FILE:
             form.initial[name] = values[definition.key]
 
 
 def custom_values(form: forms.BaseForm) -> dict[str, Any]:
+    """Custom values to hand to a service; uploads are left to `custom_uploads`."""
     values: dict[str, Any] = {}
     for name, value in form.cleaned_data.items():
-        if name.startswith(PREFIX):
+        if name.startswith(PREFIX) and not isinstance(form.fields[name], forms.FileField):
             values[name[len(PREFIX) :]] = value.pk if isinstance(value, User) else value
     return values
 
@@ -82,3 +82,12 @@ def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
             name = None
         for message in messages:
             form.add_error(name, message)
+
+
+def custom_uploads(form: forms.BaseForm) -> dict[str, Any]:
+    """Files chosen for custom file fields: {key: UploadedFile}."""
+    return {
+        name[len(PREFIX) :]: value
+        for name, value in form.cleaned_data.items()
+        if name.startswith(PREFIX) and isinstance(value, UploadedFile)
+    }

@@ -193,6 +193,10 @@ def display_values(entity: str, values: dict[str, Any]) -> list[tuple[str, Any]]
         if _is_empty(value):
             continue
         labels = {str(o["value"]): o.get("label") or o["value"] for o in definition.options}
+        if definition.field_type == FieldType.FILE:
+            from jiepai.files.models import Attachment
+
+            value = Attachment.objects.filter(pk=value).first() or value
         if isinstance(value, list):
             value = "、".join(str(labels.get(str(v), v)) for v in value)
         elif labels:

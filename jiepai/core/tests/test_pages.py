@@ -185,3 +185,23 @@ def test_a_follow_up_appears_once_on_the_timeline(people, records):
     entries = timeline("account", records["account"].pk)
     assert [e.kind for e in entries].count("activity") == 1
     assert not [e for e in entries if e.kind == "event" and e.item.verb == "activity.logged"]
+
+
+def test_required_custom_file_field_is_uploaded_with_the_form(client, people, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from jiepai.customers.models import Account
+    from jiepai.files.models import Attachment
+
+    settings.MEDIA_ROOT = tmp_path
+    FieldDefinition.objects.create(entity="account", key="license", label="经营许可证", field_type="file", required=True)
+    _login(client, people.rep)
+    response = client.post(reverse("customers:account_create"), {"name": "瑞金医院"})
+    assert response.status_code == 400 and "custom__license" in response.context["form"].errors
+    upload = SimpleUploadedFile("许可证.pdf", b"%PDF-1.4 test", content_type="application/pdf")
+    response = client.post(reverse("customers:account_create"), {"name": "瑞金医院", "custom__license": upload})
+    assert response.status_code == 302
+    account = Account.objects.get(name="瑞金医院")
+    attachment = Attachment.objects.get(pk=account.custom["license"])
+    assert (attachment.entity, attachment.object_id, attachment.original_name) == ("account", account.pk, "许可证.pdf")
+    assert "许可证.pdf" in client.get(account.get_absolute_url()).content.decode()
