@@ -35,6 +35,7 @@ from jiepai.customers.models import Contact
 from jiepai.customers.services import create_contact, update_contact
 from jiepai.events.services import record_event
 from jiepai.files.models import Attachment
+from jiepai.files.services import attach_file
 from jiepai.lib.values import parse_date, parse_decimal
 from jiepai.org.models import User
 from jiepai.pipeline.gates import (
@@ -251,30 +252,9 @@ def _attach(
     actor: User | None,
     now: datetime.datetime,
 ) -> Attachment:
-    if not upload.size:
-        raise ValueError(_("文件是空的"))
-    attachment = Attachment(
-        entity="opportunity",
-        object_id=opportunity.pk,
-        kind=requirement.attachment_kind,
-        original_name=(upload.name or "file")[:255],
-        size=upload.size or 0,
-        uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+    return attach_file(
+        record=opportunity, upload=upload, kind=requirement.attachment_kind, actor=actor, now=now
     )
-    attachment.file.save(upload.name or "file", upload, save=False)
-    attachment.save()
-    record_event(
-        subject=opportunity,
-        verb="attachment.added",
-        actor=actor,
-        after={
-            "attachment": attachment.pk,
-            "kind": attachment.kind,
-            "name": attachment.original_name,
-        },
-        now=now,
-    )
-    return attachment
 
 
 def _mark_contact(
