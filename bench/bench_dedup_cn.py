@@ -317,6 +317,19 @@ def setup_database(tmp: Path, url: str | None) -> str:
     return url
 
 
+def reuse_database(tmp: Path) -> str:
+    url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    os.environ["DATABASE_URL"] = url
+    os.environ.pop("JIEPAI_TEST_DATABASE_URL", None)
+    os.environ["JIEPAI_VAR_DIR"] = str(tmp)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiepai.settings")
+    os.environ["JIEPAI_LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+    return url
+
+
 def _keys_chunk(chunk: list[tuple[int, dict]]) -> list[tuple[str, int, str, str, bool]]:
     from jiepai.dedup.keys import person_keys
 
@@ -482,13 +495,19 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--keep", default=None, help="keep the SQLite database in this directory")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: the database there was loaded by an earlier run of the same size",
+    )
     args = parser.parse_args()
 
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="jiepai-dedup-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    reuse = args.reuse and args.keep and (tmp / "bench.sqlite3").exists()
     try:
-        url = setup_database(tmp, args.database_url)
+        url = reuse_database(tmp) if reuse else setup_database(tmp, args.database_url)
         rng = random.Random(SEED)
         started = time.perf_counter()
         data = generate(args.size, args.dup_share, args.queries, rng)
@@ -498,12 +517,13 @@ def main() -> None:
         )
         from jiepai.customers.models import Contact
 
-        timings = load(data)
+        if not reuse:
+            timings = load(data)
+            print(
+                f"loaded into {url.split(':')[0]}: contacts {timings['insert contacts']:.1f}s, "
+                f"{int(timings['key rows']):,} match keys {timings['match keys']:.1f}s"
+            )
         first_contact = Contact.objects.order_by("pk").values_list("pk", flat=True).first()
-        print(
-            f"loaded into {url.split(':')[0]}: contacts {timings['insert contacts']:.1f}s, "
-            f"{int(timings['key rows']):,} match keys {timings['match keys']:.1f}s"
-        )
 
         truth = truth_pairs(data.person)
         result, seconds, cpu, peak_mb = run_scan(url, tmp)
