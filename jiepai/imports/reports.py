@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
@@ -24,7 +25,7 @@ from jiepai.imports.fields import field_specs
 from jiepai.imports.models import ImportJob, ImportRowResult, RowOutcome
 from jiepai.imports.readers import column_letter
 
-ERROR_COLUMN = "错误原因"
+ERROR_COLUMN = gettext_lazy("错误原因")
 _HEADER_FONT = Font(bold=True)
 _REQUIRED_FILL = PatternFill("solid", fgColor="FDE7D9")
 
@@ -60,7 +61,7 @@ def write_error_report(
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("未导入的行"))
     headers = [h or column_letter(i) for i, h in enumerate(job.headers)]
-    sheet.append([*headers, ERROR_COLUMN, _("原行号")])
+    sheet.append([*headers, str(ERROR_COLUMN), _("原行号")])
     if rows is None:
         rows = (
             ImportRowResult.objects.filter(job=job, outcome=RowOutcome.FAILED)

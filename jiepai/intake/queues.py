@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from jiepai.core.editing import edit_page
 from jiepai.intake.models import Channel, Lead, LeadState, RejectedIntake, RejectedStatus
@@ -129,7 +130,7 @@ def rejected_list(request: HttpRequest) -> HttpResponse:
 
 class ReplayForm(forms.Form):
     body_text = forms.CharField(
-        label=_("内容(可修改后重新接入)"),
+        label=gettext_lazy("内容(可修改后重新接入)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "false"}),
     )
