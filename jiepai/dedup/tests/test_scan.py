@@ -224,3 +224,17 @@ def test_link_to_a_tombstone_lands_on_the_survivor(client, people, seed_002):
     )
     response = client.get(reverse("dedup:go", args=["contact", b.pk]))
     assert response.status_code == 302 and response.url == a.get_absolute_url()
+
+
+def test_link_to_a_tombstone_is_404_for_the_outsider(client, people, seed_002):
+    a, b = seed_002[0], seed_002[3]
+    _client(client, people.rep).post(
+        reverse("dedup:merge", args=["contact"]), {"ids": f"{a.pk},{b.pk}"}
+    )
+    client.logout()
+    assert (
+        _client(client, people.outsider)
+        .get(reverse("dedup:go", args=["contact", b.pk]))
+        .status_code
+        == 404
+    )
