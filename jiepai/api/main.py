@@ -31,6 +31,7 @@ ROUTERS: list[tuple[str, str]] = [
     ("/opportunities", "jiepai.pipeline.api.router"),
     ("/intake", "jiepai.intake.api.router"),
     ("/events", "jiepai.intake.api.events_router"),
+    ("/dedup", "jiepai.dedup.api.router"),
 ]
 
 

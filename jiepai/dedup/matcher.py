@@ -31,6 +31,13 @@ from jiepai.dedup.selectors import policy_for
 from jiepai.org.models import User
 from jiepai.org.visibility import visible_to
 
+#: the input fields the door check reads, per entity (the create forms' and API's names)
+CHECK_FIELDS = {
+    "account": ("name", "short_name", "credit_code", "phone", "website", "city"),
+    "contact": ("name", "title", "mobile", "phone", "email", "wechat", "company"),
+    "lead": ("name", "title", "company", "mobile", "email", "wechat"),
+}
+
 #: with include_related: a person entered as a lead may already be a contact, and vice versa
 RELATED = {"lead": ("lead", "contact"), "contact": ("contact", "lead"), "account": ("account",)}
 

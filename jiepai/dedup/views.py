@@ -23,7 +23,7 @@ from jiepai.dedup import merge as merging
 from jiepai.dedup import services
 from jiepai.dedup.forms import PolicyForm
 from jiepai.dedup.keys import ENTITY_KINDS, KINDS, kind_label
-from jiepai.dedup.matcher import Candidate, find_duplicates
+from jiepai.dedup.matcher import CHECK_FIELDS, Candidate, find_duplicates
 from jiepai.dedup.models import (
     DEDUP_ENTITIES,
     AccessRequest,
@@ -40,12 +40,6 @@ from jiepai.dedup.selectors import policy_for, survivor_of
 from jiepai.dedup.tasks import rescan
 from jiepai.org.visibility import can_see, get_visible_or_404, visible_to
 
-#: the form fields the door check reads, per entity
-CHECK_FIELDS = {
-    "account": ("name", "short_name", "credit_code", "phone", "website", "city"),
-    "contact": ("name", "title", "mobile", "phone", "email", "wechat", "company"),
-    "lead": ("name", "title", "company", "mobile", "email", "wechat"),
-}
 MANAGER_ROLES = ("manager", "director", "admin")
 
 
