@@ -7,6 +7,7 @@ import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from jiepai.api.auth import actor
@@ -74,7 +75,7 @@ def check(request: HttpRequest, entity: str, payload: CheckIn) -> list[Candidate
     entity = _entity(entity)
     unknown = set(payload.values) - set(CHECK_FIELDS[entity])
     if unknown:
-        raise ValidationError({field: ["不支持的字段"] for field in sorted(unknown)})
+        raise ValidationError({field: [_("不支持的字段")] for field in sorted(unknown)})
     values = {k: str(v)[:200] for k, v in payload.values.items()}
     candidates = find_duplicates(
         entity,
