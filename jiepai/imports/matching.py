@@ -21,7 +21,14 @@ from django.db.models import Count, Model
 from django.utils.translation import gettext as _
 
 from jiepai.core.entities import model_for
-from jiepai.dedup.keys import BLOCKING_KINDS, Keys, keys_for, kind_label, values_of
+from jiepai.dedup.keys import (
+    BLOCKING_KINDS,
+    Keys,
+    keys_for,
+    kind_label,
+    stored_kinds,
+    values_of,
+)
 from jiepai.dedup.models import DEDUP_ENTITIES, MatchKey
 from jiepai.dedup.reasons import reason_texts
 from jiepai.dedup.scoring import score
@@ -65,9 +72,20 @@ def _batched(values: list[str]) -> Iterable[list[str]]:
         yield values[start : start + _BATCH]
 
 
+def _stored_as(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Stored (kind, value) → the looked-up pairs it answers: a key is compared with the stored
+    kinds `dedup.keys.stored_kinds` names (张主任's surname key meets 张伟's full-name key)."""
+    stored: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for kind, value in pairs:
+        for stored_kind in stored_kinds(kind):
+            stored.setdefault((stored_kind, value), []).append((kind, value))
+    return stored
+
+
 def _key_counts(entity: str, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     counts: dict[tuple[str, str], int] = {}
-    kinds = {k for k, _v in pairs}
+    stored = _stored_as(pairs)
+    kinds = {k for k, _v in stored}
     values = sorted({v for _k, v in pairs})
     for batch in _batched(values):
         for row in (
@@ -76,15 +94,15 @@ def _key_counts(entity: str, pairs: set[tuple[str, str]]) -> dict[tuple[str, str
             .annotate(n=Count("id"))
             .order_by()
         ):
-            key = (row["kind"], row["value"])
-            if key in pairs:
-                counts[key] = row["n"]
+            for looked_up in stored.get((row["kind"], row["value"]), ()):
+                counts[looked_up] = counts.get(looked_up, 0) + row["n"]
     return counts
 
 
 def _holders(entity: str, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
     holders: dict[tuple[str, str], list[int]] = {}
-    kinds = {k for k, _v in pairs}
+    stored = _stored_as(pairs)
+    kinds = {k for k, _v in stored}
     values = sorted({v for _k, v in pairs})
     for batch in _batched(values):
         for kind, value, object_id in (
@@ -92,8 +110,8 @@ def _holders(entity: str, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], 
             .order_by()
             .values_list("kind", "value", "object_id")
         ):
-            if (kind, value) in pairs:
-                holders.setdefault((kind, value), []).append(object_id)
+            for looked_up in stored.get((kind, value), ()):
+                holders.setdefault(looked_up, []).append(object_id)
     return holders
 
 
