@@ -90,6 +90,14 @@ def build_record(
     return instance
 
 
+def settable(values: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """`values` unchanged if every key is one the entity service lets callers set."""
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ValueError(f"fields not settable here: {sorted(unknown)}")
+    return values
+
+
 def create_record(
     model: type[R],
     *,

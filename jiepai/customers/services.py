@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from jiepai.core.records import create_record, update_record
+from jiepai.core.records import create_record, settable, update_record
 from jiepai.customers.models import Account, Contact
 from jiepai.dedup.services import record_saved
 from jiepai.org.models import User
@@ -46,13 +46,6 @@ CONTACT_FIELDS = (
 )
 
 
-def _allowed(values: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    unknown = set(values) - set(fields)
-    if unknown:
-        raise ValueError(f"fields not settable here: {sorted(unknown)}")
-    return values
-
-
 def create_account(
     *,
     actor: User | None,
@@ -62,7 +55,7 @@ def create_account(
     on_duplicate: str | None = None,
 ) -> Account:
     """`on_duplicate` overrides the duplicate policy for this call (see dedup.record_saved)."""
-    values = {"owner": actor, **_allowed(values, ACCOUNT_FIELDS)}
+    values = {"owner": actor, **settable(values, ACCOUNT_FIELDS)}
     with transaction.atomic():
         account = create_record(Account, actor=actor, values=values, custom=custom, now=now)
         record_saved(account, actor=actor, created=True, on_duplicate=on_duplicate, now=now)
@@ -79,7 +72,7 @@ def update_account(
 ) -> Account:
     with transaction.atomic():
         account = update_record(
-            account, actor=actor, values=_allowed(values, ACCOUNT_FIELDS), custom=custom, now=now
+            account, actor=actor, values=settable(values, ACCOUNT_FIELDS), custom=custom, now=now
         )
         record_saved(account, actor=actor, created=False, now=now)
     return account
@@ -94,7 +87,7 @@ def create_contact(
     on_duplicate: str | None = None,
 ) -> Contact:
     """`on_duplicate` overrides the duplicate policy for this call (see dedup.record_saved)."""
-    values = {"owner": actor, **_allowed(values, CONTACT_FIELDS)}
+    values = {"owner": actor, **settable(values, CONTACT_FIELDS)}
     with transaction.atomic():
         contact = create_record(Contact, actor=actor, values=values, custom=custom, now=now)
         record_saved(contact, actor=actor, created=True, on_duplicate=on_duplicate, now=now)
@@ -111,7 +104,7 @@ def update_contact(
 ) -> Contact:
     with transaction.atomic():
         contact = update_record(
-            contact, actor=actor, values=_allowed(values, CONTACT_FIELDS), custom=custom, now=now
+            contact, actor=actor, values=settable(values, CONTACT_FIELDS), custom=custom, now=now
         )
         record_saved(contact, actor=actor, created=False, now=now)
     return contact

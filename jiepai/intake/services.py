@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from jiepai.core.records import create_record, update_record
+from jiepai.core.records import create_record, settable, update_record
 from jiepai.dedup.services import record_saved
 from jiepai.events.services import record_event
 from jiepai.intake.housekeeping import HOUSEKEEPING_EVERY
@@ -34,13 +34,6 @@ LEAD_FIELDS = (
 )
 
 
-def _allowed(values: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(values) - set(LEAD_FIELDS)
-    if unknown:
-        raise ValueError(f"fields not settable here: {sorted(unknown)}")
-    return values
-
-
 def create_lead(
     *,
     actor: User | None,
@@ -51,7 +44,7 @@ def create_lead(
 ) -> Lead:
     """A lead entered by a person: owned by them unless `owner` says otherwise.
     `on_duplicate` overrides the duplicate policy for this call (see dedup.record_saved)."""
-    values = _allowed(values)
+    values = settable(values, LEAD_FIELDS)
     if actor is not None and "owner" not in values and actor.role in ("rep", "manager"):
         values = {"owner": actor, **values}
     state = "assigned" if values.get("owner") else "unassigned"
@@ -72,7 +65,9 @@ def update_lead(
     now: datetime.datetime | None = None,
 ) -> Lead:
     with transaction.atomic():
-        lead = update_record(lead, actor=actor, values=_allowed(values), custom=custom, now=now)
+        lead = update_record(
+            lead, actor=actor, values=settable(values, LEAD_FIELDS), custom=custom, now=now
+        )
         record_saved(lead, actor=actor, created=False, now=now)
     return lead
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from jiepai.core.records import create_record, update_record
+from jiepai.core.records import create_record, settable, update_record
 from jiepai.org.models import User
 from jiepai.pipeline.models import Opportunity, Pipeline, Stage
 from jiepai.pipeline.stalls import stall_due_at, touch_opportunity
@@ -24,13 +24,6 @@ OPPORTUNITY_FIELDS = (
     "owner",
     "external_id",
 )
-
-
-def _allowed(values: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(values) - set(OPPORTUNITY_FIELDS)
-    if unknown:
-        raise ValueError(f"fields not settable here: {sorted(unknown)}")
-    return values
 
 
 def first_stage(pipeline: Pipeline | None = None) -> Stage:
@@ -55,7 +48,7 @@ def create_opportunity(
 ) -> Opportunity:
     """A new deal starts in its pipeline's first open stage (gates apply to later moves)."""
     now = now or timezone.now()
-    values = {"owner": actor, **_allowed(values)}
+    values = {"owner": actor, **settable(values, OPPORTUNITY_FIELDS)}
     stage = stage or first_stage()
     return create_record(
         Opportunity,
@@ -85,7 +78,13 @@ def update_opportunity(
     now = now or timezone.now()
     with transaction.atomic():
         before = opportunity.updated_at
-        update_record(opportunity, actor=actor, values=_allowed(values), custom=custom, now=now)
+        update_record(
+            opportunity,
+            actor=actor,
+            values=settable(values, OPPORTUNITY_FIELDS),
+            custom=custom,
+            now=now,
+        )
         if opportunity.updated_at != before:
             touch_opportunity(opportunity=opportunity, now=now)
     return opportunity
