@@ -30,9 +30,5 @@ def register_deadline(kind: DeadlineKind) -> None:
     _kinds[kind.name] = kind
 
 
-def unregister_deadline(name: str) -> None:
-    _kinds.pop(name, None)
-
-
 def deadline_kinds() -> list[DeadlineKind]:
     return list(_kinds.values())
