@@ -48,9 +48,15 @@ def lock_keys(entity: str, keys: Keys) -> None:
             for value in values
         }
     )
+    if not hashes:
+        return
     with connection.cursor() as cursor:
-        for key in hashes:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        # one round trip; the locks are taken in the array's (sorted) order
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, n) "
+            "ORDER BY n",
+            [hashes],
+        )
 
 
 def _clash_message(entity: str, kind: str, value: str, other_id: int, actor: User | None) -> str:
@@ -77,18 +83,32 @@ def _raise_clash(entity: str, kind: str, value: str, other_id: int, actor: User 
     raise ValidationError({field: _clash_message(entity, kind, value, other_id, actor)})
 
 
-def write_keys(entity: str, object_id: int, keys: Keys, *, actor: User | None = None) -> None:
+def write_keys(
+    entity: str,
+    object_id: int,
+    keys: Keys,
+    *,
+    actor: User | None = None,
+    created: bool = False,
+    enforced: set[str] | None = None,
+) -> None:
     """Replace the record's keys with `keys`. A clash with a unique rule raises
     ValidationError on the form field concerned; the database's partial unique index decides
-    when two transactions race (the loser gets the same message)."""
-    enforced = enforced_kinds(entity)
+    when two transactions race (the loser gets the same message). `created`: the record was
+    inserted in this transaction, so it has no keys yet (nothing to read or delete).
+    `enforced`: the kinds under an active unique rule, when the caller has read them."""
+    enforced = enforced_kinds(entity) if enforced is None else enforced
     wanted = {(kind, value) for kind, values in keys.items() for value in values}
-    existing = {
-        (kind, value): pk
-        for pk, kind, value in MatchKey.objects.filter(entity=entity, object_id=object_id)
-        .order_by()
-        .values_list("pk", "kind", "value")
-    }
+    existing = (
+        {}
+        if created
+        else {
+            (kind, value): pk
+            for pk, kind, value in MatchKey.objects.filter(entity=entity, object_id=object_id)
+            .order_by()
+            .values_list("pk", "kind", "value")
+        }
+    )
     for kind, value in sorted(wanted - set(existing)):
         if kind not in enforced:
             continue
@@ -109,6 +129,12 @@ def write_keys(entity: str, object_id: int, keys: Keys, *, actor: User | None = 
         )
         for kind, value in sorted(wanted - set(existing))
     ]
+    if not rows:
+        return
+    if not any(row.enforced for row in rows):
+        # no row falls under the partial unique index: nothing for the database to refuse
+        MatchKey.objects.bulk_create(rows)
+        return
     try:
         with transaction.atomic():
             MatchKey.objects.bulk_create(rows)

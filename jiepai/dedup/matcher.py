@@ -61,67 +61,143 @@ class Candidate:
         return round(self.score * 100)
 
 
+@dataclass(frozen=True)
+class Search:
+    """One entity to look a record's keys up in: how many holders make a key generic (`cap`),
+    the ids to leave out (the record itself), and the entity to score the pair as."""
+
+    entity: str
+    cap: int
+    exclude: frozenset[int] = frozenset()
+
+
+@dataclass
+class _Found:
+    ids: set[int]
+    counts: dict[tuple[str, str], int]
+    name_count: int
+
+
+def _lookup_many(searches: list[Search], keys: Keys) -> dict[str, _Found]:
+    """Per searched entity: candidate ids by blocking key, how many records hold each key
+    (capped at cap + 1), and how many hold the name (capped at 20 × cap). One round trip for
+    all the entities, an index range per key."""
+    table = MatchKey._meta.db_table
+    parts: list[str] = []
+    params: list[object] = []
+    lookups = [(k, v) for k in BLOCKING_KINDS for v in keys.get(k, ())]
+    names = keys.get("name") or ()
+    for search in searches:
+        for kind, value in lookups:
+            for stored in stored_kinds(kind):
+                parts.append(
+                    "SELECT * FROM (SELECT CAST(%s AS VARCHAR(20)), CAST(%s AS VARCHAR(24)), "  # noqa: S608
+                    f"value, object_id FROM {table} "
+                    "WHERE entity = %s AND kind = %s AND value = %s LIMIT %s) AS k"
+                )
+                params += [search.entity, kind, search.entity, stored, value, search.cap + 1]
+        if names:
+            parts.append(
+                "SELECT CAST(%s AS VARCHAR(20)), 'name', CAST(%s AS VARCHAR(255)), COUNT(*) "  # noqa: S608
+                f"FROM (SELECT 1 FROM {table} "
+                "WHERE entity = %s AND kind = 'name' AND value = %s LIMIT %s) AS n"
+            )
+            params += [search.entity, names[0], search.entity, names[0], search.cap * 20]
+    results: dict[str, _Found] = {}
+    if not parts:
+        return results
+    found: dict[str, dict[tuple[str, str], list[int]]] = {
+        s.entity: {key: [] for key in lookups} for s in searches
+    }
+    name_counts = dict.fromkeys(found, 1)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for entity, kind, value, number in cursor.fetchall():
+            if kind == "name" and (kind, value) not in found[entity]:
+                name_counts[entity] = max(1, int(number))
+            else:
+                found[entity][(kind, value)].append(int(number))
+    for search in searches:
+        ids: set[int] = set()
+        counts: dict[tuple[str, str], int] = {}
+        for key, object_ids in found[search.entity].items():
+            # the record being checked counts too, whether it is already indexed or not
+            counts[key] = len(object_ids) + (0 if search.exclude & set(object_ids) else 1)
+            if len(object_ids) > search.cap:
+                continue  # a generic key: evidence of nothing
+            ids.update(i for i in object_ids if i not in search.exclude)
+        results[search.entity] = _Found(ids, counts, name_counts[search.entity])
+    return results
+
+
 def _lookup(
     entity: str, keys: Keys, cap: int, exclude: set[int]
 ) -> tuple[set[int], dict[tuple[str, str], int], int]:
     """Candidate ids by blocking key, how many records hold each key (capped at cap + 1), and
     how many hold the name (capped at 20 × cap): one round trip, an index range per key."""
-    table = MatchKey._meta.db_table
+    found = _lookup_many([Search(entity, cap, frozenset(exclude))], keys).get(entity)
+    if found is None:
+        return set(), {}, 1
+    return found.ids, found.counts, found.name_count
+
+
+def _features_many(wanted: dict[str, set[int]]) -> dict[str, dict[int, Keys]]:
+    """The stored keys of the given records, per entity: one round trip."""
+    features: dict[str, dict[int, Keys]] = {entity: {} for entity in wanted}
     parts: list[str] = []
     params: list[object] = []
-    lookups = [(k, v) for k in BLOCKING_KINDS for v in keys.get(k, ())]
-    for kind, value in lookups:
-        for stored in stored_kinds(kind):
-            parts.append(
-                f"SELECT * FROM (SELECT CAST(%s AS VARCHAR(24)), value, object_id FROM {table} "  # noqa: S608
-                "WHERE entity = %s AND kind = %s AND value = %s LIMIT %s) AS k"
-            )
-            params += [kind, entity, stored, value, cap + 1]
-    names = keys.get("name") or ()
-    if names:
+    table = MatchKey._meta.db_table
+    for entity, ids in wanted.items():
+        if not ids:
+            continue
+        marks = ", ".join(["%s"] * len(ids))
         parts.append(
-            f"SELECT 'name', CAST(%s AS VARCHAR(255)), COUNT(*) FROM (SELECT 1 FROM {table} "  # noqa: S608
-            "WHERE entity = %s AND kind = 'name' AND value = %s LIMIT %s) AS n"
+            f"SELECT entity, object_id, kind, value FROM {table} "  # noqa: S608
+            f"WHERE entity = %s AND object_id IN ({marks})"
         )
-        params += [names[0], entity, names[0], cap * 20]
+        params += [entity, *sorted(ids)]
     if not parts:
-        return set(), {}, 1
-    found: dict[tuple[str, str], list[int]] = {key: [] for key in lookups}
-    name_count = 1
+        return features
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
-        for kind, value, number in cursor.fetchall():
-            if kind == "name" and (kind, value) not in found:
-                name_count = max(1, int(number))
-            else:
-                found[(kind, value)].append(int(number))
-    ids: set[int] = set()
-    counts: dict[tuple[str, str], int] = {}
-    for key, object_ids in found.items():
-        # the record being checked counts too, whether it is already indexed or not
-        counts[key] = len(object_ids) + (0 if exclude & set(object_ids) else 1)
-        if len(object_ids) > cap:
-            continue  # a generic key: evidence of nothing
-        ids.update(i for i in object_ids if i not in exclude)
-    return ids, counts, name_count
+        for entity, object_id, kind, value in cursor.fetchall():
+            features[entity].setdefault(object_id, {}).setdefault(kind, []).append(value)
+    return features
 
 
 def _features(entity: str, ids: Iterable[int]) -> dict[int, Keys]:
-    features: dict[int, Keys] = {}
-    id_list = list(ids)
-    if not id_list:
-        return features
-    table = MatchKey._meta.db_table
-    marks = ", ".join(["%s"] * len(id_list))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT object_id, kind, value FROM {table} "  # noqa: S608
-            f"WHERE entity = %s AND object_id IN ({marks})",
-            [entity, *id_list],
-        )
-        for object_id, kind, value in cursor.fetchall():
-            features.setdefault(object_id, {}).setdefault(kind, []).append(value)
-    return features
+    return _features_many({entity: set(ids)})[entity]
+
+
+def search_candidates(keys: Keys, searches: list[Search]) -> dict[str, list[Candidate]]:
+    """Every record of the searched entities that shares a blocking key with `keys`, scored
+    (not yet filtered by any threshold, records not attached), best first per entity. Two
+    round trips whatever the number of entities: the key lookups, then the candidates' keys."""
+    found = _lookup_many(searches, keys)
+    features = _features_many({e: f.ids for e, f in found.items() if f.ids})
+    out: dict[str, list[Candidate]] = {s.entity: [] for s in searches}
+    for search in searches:
+        hits = found.get(search.entity)
+        if hits is None or not hits.ids:
+            continue
+
+        def count(
+            kind: str, value: str, counts: dict = hits.counts, name_count: int = hits.name_count
+        ) -> int:
+            if kind == "name":
+                return name_count
+            return counts.get((kind, value), 2)
+
+        for object_id, stored in features.get(search.entity, {}).items():
+            match = score(search.entity, keys, stored, counts=count, generic=search.cap)
+            shared = [k for k in BLOCKING_KINDS if set(keys.get(k, ())) & set(stored.get(k, ()))]
+            out[search.entity].append(
+                Candidate(
+                    search.entity, object_id, match.confidence, match.reasons, shared_keys=shared
+                )
+            )
+        out[search.entity].sort(key=lambda c: (-c.score, c.entity, c.object_id))
+    return out
 
 
 def find_duplicates(
@@ -153,46 +229,26 @@ def find_duplicates(
     policy = policy_for(entity)
     cap = policy.generic_key_count
     minimum = policy.show_threshold if threshold is None else threshold
-    excluded = set(exclude)
-    candidates: list[Candidate] = []
-    for searched in RELATED[entity] if include_related else (entity,):
-        ids, counts, name_count = _lookup(
-            searched, keys, cap, excluded if searched == entity else set()
-        )
-        if not ids:
-            continue
-
-        def count(
-            kind: str, value: str, counts: dict = counts, name_count: int = name_count
-        ) -> int:
-            if kind == "name":
-                return name_count
-            return counts.get((kind, value), 2)
-
-        for object_id, features in _features(searched, ids).items():
-            match = score(
-                entity if searched == entity else searched,
-                keys,
-                features,
-                counts=count,
-                generic=cap,
-            )
-            if match.confidence >= minimum:
-                shared = [
-                    k for k in BLOCKING_KINDS if set(keys.get(k, ())) & set(features.get(k, ()))
-                ]
-                candidates.append(
-                    Candidate(
-                        searched, object_id, match.confidence, match.reasons, shared_keys=shared
-                    )
-                )
+    excluded = frozenset(exclude)
+    searches = [
+        Search(searched, cap, excluded if searched == entity else frozenset())
+        for searched in (RELATED[entity] if include_related else (entity,))
+    ]
+    candidates = [
+        c
+        for found in search_candidates(keys, searches).values()
+        for c in found
+        if c.score >= minimum
+    ]
     candidates.sort(key=lambda c: (-c.score, c.entity, c.object_id))
     candidates = candidates[:limit]
-    _attach_records(candidates, viewer)
+    attach_records(candidates, viewer)
     return [c for c in candidates if c.record is not None]
 
 
-def _attach_records(candidates: list[Candidate], viewer: User | None) -> None:
+def attach_records(candidates: list[Candidate], viewer: User | None) -> None:
+    """Load each candidate's record (None when gone or merged) and whether `viewer` may see it
+    (everyone visible without a viewer): one query per entity, plus one for visibility."""
     by_entity: dict[str, list[Candidate]] = {}
     for candidate in candidates:
         by_entity.setdefault(candidate.entity, []).append(candidate)
@@ -217,3 +273,6 @@ def _attach_records(candidates: list[Candidate], viewer: User | None) -> None:
         for candidate in group:
             candidate.record = records.get(candidate.object_id)
             candidate.visible = candidate.object_id in visible
+
+
+_attach_records = attach_records  # the former name

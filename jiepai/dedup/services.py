@@ -7,6 +7,8 @@ transaction that created or updated a record. Merging lives in jiepai.dedup.merg
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -17,11 +19,18 @@ from django.utils.translation import gettext as _
 
 from jiepai.core.entities import ENTITY_LABELS, entity_of, model_for
 from jiepai.dedup.index import lock_keys, reindex, write_keys
-from jiepai.dedup.keys import KINDS, keys_for, kind_label, values_of
-from jiepai.dedup.matcher import Candidate, find_duplicates
+from jiepai.dedup.keys import KINDS, Keys, keys_for, kind_label, values_of
+from jiepai.dedup.matcher import (
+    Candidate,
+    Search,
+    attach_records,
+    find_duplicates,
+    search_candidates,
+)
 from jiepai.dedup.models import (
     DEDUP_ENTITIES,
     AccessRequest,
+    DedupPolicy,
     DismissedPair,
     DuplicateFlag,
     FlagStatus,
@@ -30,8 +39,9 @@ from jiepai.dedup.models import (
     UniqueRule,
 )
 from jiepai.dedup.reasons import reasons_json
-from jiepai.dedup.selectors import policy_for
-from jiepai.events.services import record_event
+from jiepai.dedup.selectors import enforced_kinds, policy_for
+from jiepai.events.models import Event
+from jiepai.events.services import new_event, record_event
 from jiepai.notify.services import notify
 from jiepai.org.models import User
 from jiepai.org.visibility import can_see
@@ -126,6 +136,107 @@ def record_saved(
     return candidates
 
 
+@dataclass
+class DoorResult:
+    """What `record_created` found (and flagged)."""
+
+    #: records of the same entity at the policy's act threshold (flagged under allow_and_flag)
+    candidates: list[Candidate] = field(default_factory=list)
+    #: records of the related entities (a lead's contacts) at their own show threshold
+    related: list[Candidate] = field(default_factory=list)
+    #: with keep_on_clash: why a unique rule refused the record's keys (then none were written)
+    clash: str = ""
+
+
+def record_created(
+    instance: Model,
+    *,
+    actor: User | None,
+    keys: Keys | None = None,
+    related: Sequence[str] = (),
+    related_limit: int = 3,
+    on_duplicate: str | None = None,
+    source: str = "",
+    now: datetime.datetime | None = None,
+    policies: Mapping[str, DedupPolicy] | None = None,
+    enforced: set[str] | None = None,
+    keep_on_clash: bool = False,
+    events: list[Event] | None = None,
+) -> DoorResult:
+    """The door check of a record just created, in one pass: what `record_saved(created=True)`
+    does (index its keys, apply the policy: block / flag), plus finding the same person among
+    `related` entities (a new lead among the contacts) — in two statements when nothing matches
+    (the key lookups for every entity at once, the key INSERT), instead of a dozen.
+
+    - `keys`: the record's keys when the caller computed them (e.g. before its transaction);
+    - `policies` (entity → DedupPolicy) and `enforced` (the entity's unique kinds): when the
+      caller has read them (a cached configuration), else they are read here;
+    - `related` candidates score at least their entity's show threshold, at most
+      `related_limit` per entity, attached without a visibility check (for linking, not for
+      showing);
+    - a unique-rule clash raises ValidationError like record_saved, or with `keep_on_clash`
+      is returned in `clash` (nothing written: no keys, no flags) — the caller keeps the record;
+    - `events`: a caller collecting events gets the `<entity>.duplicate_flagged` event appended.
+    """
+    entity = entity_of(instance)
+    if entity not in DEDUP_ENTITIES:
+        return DoorResult()
+    now = now or timezone.now()
+    keys = keys if keys is not None else keys_for(entity, values_of(entity, instance))
+
+    def policy_of(name: str) -> DedupPolicy:
+        found = policies.get(name) if policies is not None else None
+        return found if found is not None else policy_for(name)
+
+    policy = policy_of(entity)
+    mode = on_duplicate or policy.policy
+    own = mode in (Policy.BLOCK, Policy.ALLOW_AND_FLAG)
+    searches = []
+    if own:
+        lock_keys(entity, keys)
+        searches.append(Search(entity, policy.generic_key_count, frozenset([instance.pk])))
+    others = {name: policy_of(name) for name in related if name != entity}
+    searches += [Search(name, p.generic_key_count) for name, p in others.items()]
+    found = search_candidates(keys, searches) if searches else {}
+    candidates = [c for c in found.get(entity, []) if c.score >= policy.act_threshold][:5]
+    linked = [
+        c
+        for name, p in others.items()
+        for c in [c for c in found.get(name, []) if c.score >= p.show_threshold][:related_limit]
+    ]
+    attach_records(candidates, actor)
+    attach_records(linked, None)
+    result = DoorResult(
+        candidates=[c for c in candidates if c.record is not None],
+        related=[c for c in linked if c.record is not None],
+    )
+    if own:
+        result.candidates = _without_dismissed(entity, instance.pk, result.candidates)
+    if result.candidates and mode == Policy.BLOCK:
+        names = ";".join(describe(c, actor) for c in result.candidates)
+        raise ValidationError(
+            {
+                "__all__": _("疑似重复,已拦截:%(names)s。请打开已有记录,或申请查看。")
+                % {"names": names}
+            }
+        )
+    enforced = enforced_kinds(entity) if enforced is None else enforced
+    if keep_on_clash and enforced:
+        try:
+            with transaction.atomic():
+                write_keys(entity, instance.pk, keys, actor=actor, created=True, enforced=enforced)
+        except ValidationError as exc:
+            result.candidates, result.clash = [], "; ".join(exc.messages)
+            return result
+    else:
+        write_keys(entity, instance.pk, keys, actor=actor, created=True, enforced=enforced)
+    if result.candidates and mode == Policy.ALLOW_AND_FLAG:
+        _flag(
+            entity, instance, result.candidates, actor=actor, source=source, now=now, events=events
+        )
+    return result
+
+
 def _without_dismissed(entity: str, object_id: int, candidates: list[Candidate]) -> list[Candidate]:
     if not candidates:
         return candidates
@@ -150,6 +261,7 @@ def _flag(
     actor: User | None,
     source: str,
     now: datetime.datetime,
+    events: list[Event] | None = None,
 ) -> None:
     same_entity = [c for c in candidates if c.entity == entity]
     for candidate in same_entity:
@@ -165,7 +277,7 @@ def _flag(
             },
         )
     if same_entity:
-        record_event(
+        event = new_event(
             subject=instance,
             verb=f"{entity}.duplicate_flagged",
             actor=actor,
@@ -176,6 +288,10 @@ def _flag(
             },
             now=now,
         )
+        if events is None:
+            event.save(force_insert=True)
+        else:
+            events.append(event)
 
 
 def resolve_flags(

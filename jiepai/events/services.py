@@ -14,9 +14,13 @@ from django.utils import timezone
 from jiepai.core.entities import entity_of
 from jiepai.events.models import Event
 
+_PLAIN = (str, int, float, bool, type(None))
+
 
 def to_jsonable(value: Any) -> Any:
     """Model field values as JSON for before/after (dates ISO, money as string, FKs as ids)."""
+    if type(value) in _PLAIN:  # most values: nothing to convert (checked first, it is hot)
+        return value
     if isinstance(value, models.Model):
         return value.pk
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
@@ -46,6 +50,34 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any],
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
+def new_event(
+    *,
+    subject: models.Model | None = None,
+    subject_type: str = "",
+    subject_id: int = 0,
+    verb: str,
+    actor: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    now: datetime.datetime | None = None,
+) -> Event:
+    """The Event `record_event` would write, not yet saved (for `record_events`)."""
+    if subject is not None:
+        subject_type, subject_id = entity_of(subject), int(subject.pk)
+    actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    return Event(
+        created_at=now or timezone.now(),
+        actor=actor_obj,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        verb=verb,
+        before=to_jsonable(before or {}),
+        after=to_jsonable(after or {}),
+        data=to_jsonable(data or {}),
+    )
+
+
 def record_event(
     *,
     subject: models.Model | None = None,
@@ -58,16 +90,27 @@ def record_event(
     data: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
 ) -> Event:
-    if subject is not None:
-        subject_type, subject_id = entity_of(subject), int(subject.pk)
-    actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
-    return Event.objects.create(
-        created_at=now or timezone.now(),
-        actor=actor_obj,
+    event = new_event(
+        subject=subject,
         subject_type=subject_type,
         subject_id=subject_id,
         verb=verb,
-        before=to_jsonable(before or {}),
-        after=to_jsonable(after or {}),
-        data=to_jsonable(data or {}),
+        actor=actor,
+        before=before,
+        after=after,
+        data=data,
+        now=now,
     )
+    event.save(force_insert=True)
+    return event
+
+
+def record_events(events: list[Event]) -> list[Event]:
+    """Write several events (from `new_event`) in one INSERT, in list order (their ids follow
+    it, so a timeline sorted by time then id shows them in the order they happened)."""
+    if not events:
+        return events
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+        return events
+    return Event.objects.bulk_create(events)

@@ -22,7 +22,8 @@ from django.utils.translation import gettext as _
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from jiepai.events.services import record_event
+from jiepai.events.models import Event
+from jiepai.events.services import new_event, record_event
 from jiepai.intake import scoring
 from jiepai.intake.config import intake_settings
 from jiepai.intake.handoff import hand_to_routing
@@ -96,21 +97,28 @@ def summarise(*, lead_id: int, config: IntentConfig) -> scoring.BehaviourSummary
     )
 
 
-def attach_visitor_events(*, lead: Lead, now: datetime.datetime) -> int:
+def attach_visitor_events(
+    *, lead: Lead, now: datetime.datetime, events: list[Event] | None = None
+) -> int:
     """Give a new lead its visitor's earlier anonymous events. Call in the lead's transaction,
-    after `lock_visitor(lead.visitor_id)`."""
+    after `lock_visitor(lead.visitor_id)`. `events`: a caller collecting events to write them
+    together gets the `lead.visitor_merged` event appended instead of written here."""
     if not lead.visitor_id:
         return 0
     attached = BehaviourEvent.objects.filter(visitor_id=lead.visitor_id, lead__isnull=True).update(
         lead=lead
     )
     if attached:
-        record_event(
+        event = new_event(
             subject=lead,
             verb="lead.visitor_merged",
             data={"visitor_id": lead.visitor_id, "events": attached},
             now=now,
         )
+        if events is None:
+            event.save(force_insert=True)
+        else:
+            events.append(event)
     return attached
 
 

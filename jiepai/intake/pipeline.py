@@ -24,21 +24,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiepai.customfields.models import FieldDefinition
 from jiepai.customfields.services import clean_custom_values, definitions_for, sync_unique_values
-from jiepai.dedup.matcher import find_duplicates as dedup_find
+from jiepai.dedup.keys import Keys, keys_for
 from jiepai.dedup.models import Policy
-from jiepai.dedup.selectors import policy_for
-from jiepai.dedup.services import record_saved
-from jiepai.events.services import record_event, snapshot
+from jiepai.dedup.services import record_created
+from jiepai.events.models import Event
+from jiepai.events.services import new_event, record_event, record_events, snapshot
 from jiepai.intake import aliases, scoring
 from jiepai.intake.behaviour import attach_visitor_events, lock_visitor
 from jiepai.intake.conditions import condition_holds
-from jiepai.intake.config import IntakeSettings, intake_settings
+from jiepai.intake.config import IntakeSettings, intake_settings, last_intake_settings
 from jiepai.intake.handoff import hand_to_routing
 from jiepai.intake.housekeeping import schedule_housekeeping
 from jiepai.intake.models import (
@@ -53,7 +53,7 @@ from jiepai.intake.models import (
     TagRule,
 )
 from jiepai.intake.normalise import clean_values
-from jiepai.tagging.services import apply_tag
+from jiepai.tagging.services import apply_tags
 
 #: any one of these makes a payload worth keeping as a lead (otherwise: rejected inbox)
 CONTACT_FIELDS = ("name", "company", "mobile", "email", "wechat")
@@ -192,44 +192,62 @@ def fingerprint(payload: object) -> str:
 # --- duplicates ---------------------------------------------------------------------------------
 
 
+#: the fields of a lead its duplicate-matching keys are computed from (dedup.keys.values_of)
+KEY_FIELDS = ("name", "title", "mobile", "phone", "email", "wechat", "company")
+
+
+def lead_keys(values: Mapping[str, Any]) -> Keys:
+    """The keys the lead will have once saved with these values (computed before the
+    transaction: normalising the phone and the name's pinyin is most of the cost)."""
+    return keys_for("lead", {f: values.get(f) or "" for f in KEY_FIELDS})
+
+
 def check_duplicates(
-    *, lead: Lead, actor: Any, now: datetime.datetime
+    *,
+    lead: Lead,
+    actor: Any,
+    now: datetime.datetime,
+    keys: Keys | None = None,
+    settings: IntakeSettings | None = None,
+    events: list[Event] | None = None,
 ) -> tuple[list[DuplicateMatch], str]:
-    """Index the new lead for duplicate matching and find what it duplicates (jiepai.dedup).
+    """Index the new lead for duplicate matching and find what it duplicates (jiepai.dedup), in
+    one pass (`dedup.services.record_created`): two statements when nothing matches.
 
     Leads: the lead policy decides (default "allow and flag": a DuplicateFlag for review); a
     channel's lead is never refused, so a "block" policy flags here instead. Contacts: the same
     person already on file as a contact (seed 002) — the best match at the act threshold links
     the lead to that contact and its account. Returns (matches, a unique-rule clash message).
     """
-    policy = policy_for("lead")
-    on_duplicate = Policy.ALLOW_AND_FLAG if policy.policy == Policy.BLOCK else None
-    clash = ""
-    try:
-        with transaction.atomic():
-            leads = record_saved(
-                lead, actor=actor, created=True, on_duplicate=on_duplicate, source="intake", now=now
-            )
-    except ValidationError as exc:
+    settings = settings or intake_settings()
+    policy = settings.policies["lead"]
+    door = record_created(
+        lead,
+        actor=actor,
+        keys=keys,
+        related=("contact",),
+        related_limit=3,
+        on_duplicate=Policy.ALLOW_AND_FLAG if policy.policy == Policy.BLOCK else None,
+        source="intake",
+        now=now,
+        policies=settings.policies,
+        enforced=settings.lead_unique_kinds,
         # An admin-made unique rule (e.g. one lead per mobile): keep the lead, say why.
-        leads, clash = [], "; ".join(exc.messages)
-    contacts = dedup_find(
-        "contact",
-        {f: getattr(lead, f) for f in ("name", "title", "company", "mobile", "email", "wechat")},
-        limit=3,
+        keep_on_clash=True,
+        events=events,
     )
     matches = [
         DuplicateMatch(c.entity, c.object_id, round(c.score, 3), tuple(c.shared_keys))
-        for c in [*leads, *contacts]
+        for c in [*door.candidates, *door.related]
     ]
-    best = next((c for c in contacts if c.score >= policy.act_threshold), None)
+    best = next((c for c in door.related if c.score >= policy.act_threshold), None)
     if best is not None and best.record is not None:
         lead.contact_id = best.object_id
         lead.account_id = getattr(best.record, "account_id", None)
         Lead.objects.filter(pk=lead.pk).update(
             contact_id=lead.contact_id, account_id=lead.account_id
         )
-    return matches, clash
+    return matches, door.clash
 
 
 # --- tags ---------------------------------------------------------------------------------------
@@ -290,20 +308,34 @@ def _claim_key(
 ) -> tuple[IdempotencyKey | None, IdempotencyKey | None]:
     """(our claim, None) or (None, the earlier answer).
 
-    The unique constraint on (channel, key) decides who goes first. On PostgreSQL a second
-    INSERT of the same key waits for the first transaction and fails once it commits, so the
-    earlier answer it then reads is complete; if the first transaction rolls back, the second
-    INSERT succeeds and that request does the intake. SQLite runs one writer at a time.
+    The unique constraint on (channel, key) decides who goes first: one INSERT ... ON CONFLICT
+    DO NOTHING (no savepoint needed). On PostgreSQL a second INSERT of the same key waits for
+    the first transaction; once it commits the second inserts nothing, and the earlier answer it
+    then reads is complete; if the first transaction rolls back, the second INSERT succeeds and
+    that request does the intake. SQLite runs one writer at a time.
     """
     if channel.housekeeping_due_at is None:
         schedule_housekeeping(channel=channel, now=now)
-    try:
-        with transaction.atomic():
-            claim = IdempotencyKey.objects.create(
-                channel=channel, key=key, fingerprint=print_, created_at=now
-            )
-    except IntegrityError:
+    meta = IdempotencyKey._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(meta.get_field(name).column)
+        for name in ("channel", "key", "fingerprint", "created_at", "status_code", "response")
+    )
+    with connection.cursor() as cursor:
+        # table and column names come from the model, never from input
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, 201, '{}') "
+            f"ON CONFLICT ({quote('channel_id')}, {quote('key')}) DO NOTHING RETURNING id",
+            [channel.pk, key, print_, connection.ops.adapt_datetimefield_value(now)],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None, IdempotencyKey.objects.get(channel=channel, key=key)
+    claim = IdempotencyKey(
+        pk=row[0], channel=channel, key=key, fingerprint=print_, created_at=now, response={}
+    )
     return claim, None
 
 
@@ -336,21 +368,43 @@ def intake_lead(
     """Make a lead from a channel's payload and route it; the answer for the caller.
 
     Raises IntakeRejected (no contact information) and IdempotencyMismatch (the key was used
-    for another payload). A repeated key returns the first answer with `replayed=True`."""
+    for another payload). A repeated key returns the first answer with `replayed=True`.
+
+    The payload is mapped, cleaned and keyed before the transaction (that is CPU work: on SQLite
+    the transaction holds the database's one write lock), with the configuration the last intake
+    used; inside, one query checks that configuration is still current (else it is prepared
+    again)."""
     now = now or timezone.now()
     if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         raise IntakeRejected(
             RejectedReason.BAD_HEADER,
             _("Idempotency-Key 不能超过 %(n)d 个字符") % {"n": MAX_IDEMPOTENCY_KEY},
         )
-    settings = intake_settings()
-    prepared = prepare(
-        channel=channel, payload=payload, source=source, definitions=settings.definitions
-    )
+    settings = last_intake_settings()
+    try:
+        prepared = prepare(
+            channel=channel, payload=payload, source=source, definitions=settings.definitions
+        )
+    except IntakeRejected:
+        current = intake_settings()
+        if current is settings:
+            raise
+        settings = current  # the custom fields changed since: judge with the current ones
+        prepared = prepare(
+            channel=channel, payload=payload, source=source, definitions=settings.definitions
+        )
+    keys = lead_keys(prepared.values)
+    print_ = fingerprint(payload) if idempotency_key else ""
     with transaction.atomic():
+        current = intake_settings()
+        if current is not settings:
+            settings = current
+            prepared = prepare(
+                channel=channel, payload=payload, source=source, definitions=settings.definitions
+            )
+            keys = lead_keys(prepared.values)
         claim = None
         if idempotency_key:
-            print_ = fingerprint(payload)
             claim, earlier = _claim_key(
                 channel=channel, key=idempotency_key, print_=print_, now=now
             )
@@ -365,6 +419,7 @@ def intake_lead(
             settings=settings,
             actor=actor,
             now=now,
+            keys=keys,
         )
         body = _answer_body(lead, prepared, duplicates, tags)
         if claim is not None:
@@ -382,8 +437,13 @@ def _create(
     settings: IntakeSettings,
     actor: Any,
     now: datetime.datetime,
+    keys: Keys | None = None,
 ) -> tuple[Lead, list[DuplicateMatch], list[str]]:
-    """Write the lead and everything that comes with it. In the caller's transaction."""
+    """Write the lead and everything that comes with it. In the caller's transaction.
+
+    The events of the intake (lead.created, duplicate_flagged, contact_matched, visitor_merged,
+    tag.added) are collected and written in one INSERT, in that order, before routing writes
+    its own."""
     config, definitions = settings.intent, settings.definitions
     lock_visitor(prepared.visitor_id)
     summary = _summary_of_visitor(prepared.visitor_id, config)
@@ -427,36 +487,44 @@ def _create(
                 custom=prepared.custom, field_errors=prepared.errors
             )
     fields = [*prepared.values, "channel", "state", "missing_fields", "visitor_id", "external_id"]
-    record_event(
-        subject=lead,
-        verb="lead.created",
-        actor=actor,
-        after={
-            **snapshot(lead, [f for f in fields if getattr(lead, f, None) not in ("", None, [])]),
-            **({"custom": prepared.custom} if prepared.custom else {}),
-        },
-        data={
-            "via": prepared.source_detail.get("via", "intake"),
-            "source_detail": prepared.source_detail,
-            "field_errors": prepared.errors,
-            "unmapped": prepared.unmapped,
-        },
-        now=now,
+    events = [
+        new_event(
+            subject=lead,
+            verb="lead.created",
+            actor=actor,
+            after={
+                **snapshot(
+                    lead, [f for f in fields if getattr(lead, f, None) not in ("", None, [])]
+                ),
+                **({"custom": prepared.custom} if prepared.custom else {}),
+            },
+            data={
+                "via": prepared.source_detail.get("via", "intake"),
+                "source_detail": prepared.source_detail,
+                "field_errors": prepared.errors,
+                "unmapped": prepared.unmapped,
+            },
+            now=now,
+        )
+    ]
+    duplicates, clash = check_duplicates(
+        lead=lead, actor=actor, now=now, keys=keys, settings=settings, events=events
     )
-    duplicates, clash = check_duplicates(lead=lead, actor=actor, now=now)
     if clash:
         prepared.errors["duplicate"] = clash
         Lead.objects.filter(pk=lead.pk).update(field_errors=prepared.errors)
     if any(d.entity == "contact" for d in duplicates):
-        record_event(
-            subject=lead,
-            verb="lead.contact_matched",
-            actor=actor,
-            data={"matches": [d.as_json() for d in duplicates if d.entity == "contact"]},
-            now=now,
+        events.append(
+            new_event(
+                subject=lead,
+                verb="lead.contact_matched",
+                actor=actor,
+                data={"matches": [d.as_json() for d in duplicates if d.entity == "contact"]},
+                now=now,
+            )
         )
     if prepared.visitor_id:
-        attach_visitor_events(lead=lead, now=now)
+        attach_visitor_events(lead=lead, now=now, events=events)
     tags = [channel.effective_source_tag]
     names = condition_names(
         channel=channel, values=prepared.values, source_detail=prepared.source_detail
@@ -466,8 +534,17 @@ def _create(
     ]
     if scoring.is_high_intent(summary, config) and config.high_intent_tag not in tags:
         tags.append(config.high_intent_tag)
-    for tag in tags:
-        apply_tag(entity="lead", object_id=lead.pk, tag=tag, source="intake", actor=actor, now=now)
+    apply_tags(
+        entity="lead",
+        object_id=lead.pk,
+        tags=tags,
+        source="intake",
+        actor=actor,
+        now=now,
+        known=settings.tags,
+        events=events,
+    )
+    record_events(events)
     if state == LeadState.UNASSIGNED:
         decision = hand_to_routing(lead=lead, now=now, actor=actor)
         lead.state, lead.owner_id = routed_state(lead, decision)
