@@ -142,7 +142,7 @@ SCORED_KINDS["lead"] = SCORED_KINDS["contact"]
 SHARED_KINDS = frozenset({"title", "company", "surname_company", "surname_company_full", "city"})
 
 
-def _features(entity: str, ids: list[int]) -> dict[int, dict[str, tuple[str, ...]]]:
+def stored_features(entity: str, ids: list[int]) -> dict[int, dict[str, tuple[str, ...]]]:
     """The scored keys of `ids`, as compact as Python allows: a million candidate records
     must fit in the scan's memory budget (shared values interned, tuples not lists)."""
     kinds = SCORED_KINDS[entity]
@@ -202,7 +202,7 @@ def scan(
     stats.pairs = len(pairs)
     involved = sorted({p >> 32 for p in pairs} | {p & 0xFFFFFFFF for p in pairs})
     stats.records = len(involved)
-    features = _features(entity, involved)
+    features = stored_features(entity, involved)
     names = _name_counts(entity)
     dismissed = _dismissed(entity)
 

@@ -6,9 +6,13 @@ One chunk of rows at a time:
    jiepai.core.records.build_record — the same built-in and custom-field rules as a form;
 2. *ledger*: a row whose idempotency key (external id, else a hash of its normalised cells) is
    already in ImportLedger was imported before and is not written again;
-3. *duplicates* (jiepai.imports.matching): a row matching an existing record follows the job's
-   policy — skip it, merge it into the record (through the entity's update service), or create
-   it and flag both as likely duplicates;
+3. *duplicates* (jiepai.dedup.batch, the door check for the whole chunk): a row matching an
+   existing record — or an earlier row — follows the job's policy: skip it, merge it into the
+   record (through the entity's update service), or create it and flag both as likely
+   duplicates. Skip and merge act without a person looking, so they take the policy's act
+   threshold, as the door does to block; a flag only puts the pair in front of a reviewer, so
+   it takes the show threshold — what the door would show the person typing the record in.
+   External ids are matched exactly for every entity (opportunities have no other key);
 4. *write* the chunk in one transaction: bulk inserts of the records, their `<entity>.created`
    Events (the same after-snapshot create_record writes), ledger rows and row results, and the
    job's counters. A failure rolls the chunk back whole; re-running skips committed chunks.
@@ -40,11 +44,18 @@ from jiepai.core.records import build_record
 from jiepai.customers import services as customer_services
 from jiepai.customfields.models import FieldType
 from jiepai.customfields.services import clean_value, sync_unique_values
-from jiepai.dedup.models import Policy
-from jiepai.dedup.services import record_saved
+from jiepai.dedup.batch import (
+    BatchCandidate,
+    find_duplicates_batch,
+    flag_new_records,
+    index_new_records,
+    taken_unique_keys,
+)
+from jiepai.dedup.keys import keys_for, kind_label, values_of
+from jiepai.dedup.models import DEDUP_ENTITIES
+from jiepai.dedup.selectors import policy_for
 from jiepai.events.models import Event
 from jiepai.events.services import snapshot, to_jsonable
-from jiepai.imports import matching
 from jiepai.imports.cells import (
     Lookups,
     cell_text,
@@ -124,10 +135,23 @@ class _Row:
     target: Any = None  # an existing record id, or a _Row created earlier in this run
     keys: dict[str, list[str]] = field(default_factory=dict)  # dedup keys
     duplicates: list[Any] = field(default_factory=list)  # record ids or _Rows
+    candidates: list[BatchCandidate | None] = field(default_factory=list)  # per duplicate
     reasons: list[str] = field(default_factory=list)
     outcome_override: str = ""
     record_id: int | None = None
     ledger_update: bool = False
+
+
+@dataclass
+class _Found:
+    """A likely duplicate of a row: an existing record id, or the index of an earlier row of
+    the chunk, with the reason in words; `candidate` is the dedup match (None for an external
+    id match)."""
+
+    object_id: int | None
+    row: int | None
+    reason: str
+    candidate: BatchCandidate | None = None
 
 
 class _Rollback(Exception):
@@ -342,7 +366,8 @@ class ImportRunner:
             row.errors.extend(self._errors_from(exc))
             row.action = "failed"
             return row
-        row.keys = matching.record_keys(self.entity, row.instance)
+        if self.entity in DEDUP_ENTITIES:
+            row.keys = keys_for(self.entity, values_of(self.entity, row.instance))
         return row
 
     def _trusted(self, values: dict[str, Any]) -> tuple[str, ...]:
@@ -419,21 +444,68 @@ class ImportRunner:
             row.action = "unchanged"
             if self.job is not None and entry.job_id == self.job.pk:
                 row.outcome_override = entry.outcome  # resumed: counted as first time round
-        keys = [r.keys for r in fresh]
-        found = matching.find_existing(
-            self.entity, keys, [str(r.values.get("external_id") or "").strip() for r in fresh]
-        )
-        clashes = matching.unique_clashes(self.entity, keys)
+        found = self._by_external_id(fresh)
+        taken: list[list[tuple[str, str]]] = [[] for _row in fresh]
+        if self.entity in DEDUP_ENTITIES:
+            keys = [r.keys for r in fresh]
+            batch = find_duplicates_batch(self.entity, keys, threshold=self._threshold())
+            for row_found, candidates in zip(found, batch, strict=True):
+                row_found.extend(
+                    _Found(c.object_id, c.index, "、".join(c.reason_texts[:3]), c)
+                    for c in candidates
+                )
+            taken = taken_unique_keys(self.entity, keys)
         visible = self._visible_ids({f.object_id for fs in found for f in fs if f.object_id})
-        for row, row_found, row_clashes in zip(fresh, found, clashes, strict=True):
-            if row_clashes:
+        for row, row_found, row_taken in zip(fresh, found, taken, strict=True):
+            if row_taken:
                 row.action = "failed"
                 row.errors.extend(
-                    {"column": "", "message": matching.clash_message(kind, value)}
-                    for kind, value in row_clashes
+                    {
+                        "column": "",
+                        "message": _("%(kind)s“%(value)s”已被其他记录使用(唯一性规则)")
+                        % {"kind": kind_label(kind), "value": value},
+                    }
+                    for kind, value in row_taken
                 )
                 continue
             self._decide_duplicate(row, row_found, fresh, visible)
+
+    def _threshold(self) -> float:
+        """Skip and merge act on a row without anybody looking: the policy's act threshold (the
+        door blocks at it). A flag asks a reviewer: the show threshold (the door shows a person
+        typing the record what scores that much)."""
+        policy = policy_for(self.entity)
+        if self.on_duplicate == DuplicatePolicy.FLAG:
+            return policy.show_threshold
+        return policy.act_threshold
+
+    def _by_external_id(self, fresh: list[_Row]) -> list[list[_Found]]:
+        """Rows whose external id an existing record, or an earlier row, already has: the same
+        record, whatever else they say."""
+        found: list[list[_Found]] = [[] for _row in fresh]
+        externals = [str(r.values.get("external_id") or "").strip() for r in fresh]
+        wanted = sorted({e for e in externals if e})
+        if not wanted:
+            return found
+        qs = self.model._default_manager.all()
+        if any(f.name == "merged_into" for f in self.model._meta.get_fields()):
+            qs = qs.filter(merged_into__isnull=True)
+        holders: dict[str, list[int]] = {}
+        for start in range(0, len(wanted), 900):
+            batch = wanted[start : start + 900]
+            for pk, external in qs.filter(external_id__in=batch).values_list("pk", "external_id"):
+                holders.setdefault(external, []).append(pk)
+        first: dict[str, int] = {}
+        reason = _("外部编号相同")
+        for index, external in enumerate(externals):
+            if not external:
+                continue
+            if external in first:
+                found[index].append(_Found(None, first[external], reason))
+            else:
+                first[external] = index
+            found[index].extend(_Found(pk, None, reason) for pk in holders.get(external, []))
+        return found
 
     def _visible_ids(self, ids: set[int]) -> set[int]:
         if not ids:
@@ -445,7 +517,7 @@ class ImportRunner:
         )
 
     def _decide_duplicate(
-        self, row: _Row, found: list[matching.Found], fresh: list[_Row], visible: set[int]
+        self, row: _Row, found: list[_Found], fresh: list[_Row], visible: set[int]
     ) -> None:
         duplicates: list[Any] = []  # record ids, or rows of this chunk created before this one
         reasons: list[str] = []
@@ -463,10 +535,12 @@ class ImportRunner:
                 continue
             duplicates.append(target)
             reasons.append(candidate.reason)
+            row.candidates.append(candidate.candidate)
         row.duplicates, row.reasons = duplicates, reasons
         if not duplicates:
             row.action = "create"
-        elif self.on_duplicate == DuplicatePolicy.SKIP or not matching.can_flag(self.entity):
+        elif self.on_duplicate == DuplicatePolicy.SKIP or self.entity not in DEDUP_ENTITIES:
+            # only the dedup entities have a review queue; elsewhere a duplicate is skipped
             row.action = "skipped"
             row.errors.append({"column": "", "message": self._duplicate_message(row)})
         elif self.on_duplicate == DuplicatePolicy.MERGE:
@@ -496,14 +570,10 @@ class ImportRunner:
             row.record_id = row.instance.pk  # type: ignore[union-attr]
         if self.has_unique_custom:
             self._sync_unique(creates)
-        matching.index_rows(
-            self.entity, [(r.record_id, r.keys) for r in creates if r.action == "create"]
-        )
-        for row in creates:
-            if row.action == "flag":
-                self._flag(row)
         creates = [r for r in creates if r.action != "failed"]
+        index_new_records(self.entity, [(r.record_id, r.keys) for r in creates if r.keys])  # type: ignore[misc]
         Event.objects.bulk_create([self._created_event(r) for r in creates])
+        self._flag([r for r in creates if r.action == "flag"])
         for row in rows:
             if row.action == "merge":
                 self._merge(row)
@@ -516,26 +586,20 @@ class ImportRunner:
         if self.keep_results:
             self.results.extend(self._result(r) for r in rows)
 
-    def _flag(self, row: _Row) -> None:
-        """Index the new record and flag it with its likely duplicates for review, through the
-        dedup app's own save hook (the same flags and events a form's save would write)."""
-        try:
-            with transaction.atomic():
-                record_saved(
-                    row.instance,
-                    actor=self.actor,
-                    created=True,
-                    on_duplicate=Policy.ALLOW_AND_FLAG,
-                    source="import",
-                    now=self.now,
-                )
-        except ValidationError as exc:
-            row.action = "failed"
-            row.errors.extend(self._errors_from(exc))
-            self.model._default_manager.filter(pk=row.record_id).delete()
-            row.record_id = None
-            return
-        row.duplicates = [d.record_id if isinstance(d, _Row) else d for d in row.duplicates]
+    def _flag(self, rows: list[_Row]) -> None:
+        """Flag each new record with its likely duplicates for review: the flags and events the
+        dedup app's "allow and flag" policy writes."""
+        flagged = []
+        for row in rows:
+            pairs: list[tuple[int, BatchCandidate]] = []
+            for target, candidate in zip(row.duplicates, row.candidates, strict=True):
+                target_id = target.record_id if isinstance(target, _Row) else target
+                if target_id is None:
+                    continue  # an earlier row that failed after all
+                pairs.append((target_id, candidate or BatchCandidate(target_id, None, 1.0)))
+            flagged.append((row.instance, pairs))
+            row.duplicates = [d.record_id if isinstance(d, _Row) else d for d in row.duplicates]
+        flag_new_records(self.entity, flagged, actor=self.actor, source="import", now=self.now)
 
     def _sync_unique(self, creates: list[_Row]) -> None:
         for row in creates:
