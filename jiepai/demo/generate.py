@@ -33,7 +33,8 @@ from jiepai.customers.models import Account, Contact
 from jiepai.customfields.models import FieldDefinition
 from jiepai.demo import data
 from jiepai.events.models import Event
-from jiepai.intake.models import Channel, Lead, LeadState
+from jiepai.intake.models import ACTIVE_LEAD_STATES, Channel, Lead, LeadState
+from jiepai.intake.normalise import normalise_phone
 from jiepai.org.models import Department, OnlineStatus, RepProfile, Role, User
 from jiepai.org.services import create_department, create_user
 from jiepai.pipeline.demo import mark_stalls, stall_events
@@ -434,6 +435,7 @@ def make_contacts(demo: Demo) -> None:
 
 # --- leads -----------------------------------------------------------------------------------
 
+#: the state a lead is drawn in; `LeadMix` then keeps the mix believable (see there)
 LEAD_STATES = [
     (LeadState.INCOMPLETE, 0.05),
     (LeadState.UNASSIGNED, 0.05),
@@ -445,15 +447,26 @@ LEAD_STATES = [
     (LeadState.DISQUALIFIED, 0.16),
     (LeadState.NURTURE, 0.10),
 ]
-OWNED_STATES = {
-    LeadState.ASSIGNED,
-    LeadState.CONTACTED,
-    LeadState.QUALIFIED,
-    LeadState.CONVERTED,
-    LeadState.DISQUALIFIED,
-    LeadState.NURTURE,
-}
-CONTACTED_STATES = OWNED_STATES - {LeadState.ASSIGNED}
+#: how the leads a rep has no room for ended
+DECIDED_STATES = [
+    (LeadState.CONVERTED, 0.25),
+    (LeadState.DISQUALIFIED, 0.45),
+    (LeadState.NURTURE, 0.30),
+]
+#: places every rep keeps free under their capacity, so a lead posted during a demo is routed
+#: and an offer can be claimed
+HEADROOM = 2
+#: a lead older than this has been decided (converted, disqualified, nurture)
+ACTIVE_DAYS = 30
+#: leads per rep still waiting for first contact, their response window running
+LIVE_WINDOWS_PER_REP = 2
+#: open offer rounds and unassigned leads per region
+OFFERED_PER_REGION = 2
+UNASSIGNED_PER_REGION = 2
+#: the incomplete pool: of the leads of the last two weeks drawn incomplete, the share still
+#: waiting for marketing to complete them (about 30 leads at full size)
+INCOMPLETE_DAYS = 14
+INCOMPLETE_KEPT = 0.5
 CHANNEL_SHARES = {
     "web-form": 0.3,
     "mini-program": 0.15,
@@ -462,6 +475,142 @@ CHANNEL_SHARES = {
     "douyin": 0.2,
     "api": 0.08,
 }
+
+
+class LeadMix:
+    """Keeps the drawn lead states believable: the demo is a team at work right now.
+
+    Leads are drawn newest first, and a state is kept only while there is room for it:
+    - a rep holds at most capacity − HEADROOM active leads (assigned, contacted, qualified), so
+      a lead posted during the demo is routed and offers can be claimed; once a rep's places
+      are taken, their older leads have been decided (converted, disqualified, nurture), as
+      has every lead older than ACTIVE_DAYS;
+    - of those, at most LIVE_WINDOWS_PER_REP wait for first contact, and they came in within
+      their channel's response window (the workbench counts down; the worker has nothing to
+      reassign); a lead without such a place has been contacted;
+    - a few leads per region are on offer (arrived minutes ago, the round still open) or in the
+      unassigned queue (arrived today when nobody could take them);
+    - the incomplete pool holds some of the last two weeks' leads (older ones were completed).
+    A drawn state without room falls back to the next plausible one.
+    """
+
+    def __init__(self, demo: Demo, rng: random.Random) -> None:
+        self.demo, self.rng = demo, rng
+        reps = [rep.pk for region in demo.reps.values() for rep in region]
+        self.capacity = dict(
+            RepProfile.objects.filter(user_id__in=reps).values_list("user_id", "capacity")
+        )
+        self.active: dict[int, int] = dict.fromkeys(reps, 0)
+        self.waiting: dict[int, int] = dict.fromkeys(reps, 0)
+        self.queued: dict[tuple[str, str], int] = {}
+
+    def fit(
+        self, state: str, *, region: str, created: datetime.datetime
+    ) -> tuple[str, User | None]:
+        """(the state the lead is in, its owner) for a lead drawn in `state`."""
+        if state == LeadState.INCOMPLETE:
+            recent = self.demo.now - created <= datetime.timedelta(days=INCOMPLETE_DAYS)
+            if recent and self.rng.random() < INCOMPLETE_KEPT:
+                return state, None
+            state = LeadState.CONTACTED  # completed and routed since
+        if state in (LeadState.OFFERED, LeadState.UNASSIGNED):
+            limit = OFFERED_PER_REGION if state == LeadState.OFFERED else UNASSIGNED_PER_REGION
+            taken = self.queued.get((state, region), 0)
+            if taken < limit:
+                self.queued[state, region] = taken + 1
+                return state, None
+            state = LeadState.CONTACTED  # claimed or handed out since
+        owner = self.rng.choice(self.demo.reps[region])
+        places = self.capacity.get(owner.pk, 8) - HEADROOM - self.active[owner.pk]
+        live_left = LIVE_WINDOWS_PER_REP - self.waiting[owner.pk]
+        if state == LeadState.ASSIGNED and not (places > 0 and live_left > 0):
+            state = LeadState.CONTACTED
+        # the places kept for live windows are not given to contacted leads
+        old = self.demo.now - created > datetime.timedelta(days=ACTIVE_DAYS)
+        full = places - max(0, live_left) <= 0
+        if state in (LeadState.CONTACTED, LeadState.QUALIFIED) and (old or full):
+            state = self.rng.choices(*zip(*DECIDED_STATES, strict=True))[0]
+        if state in ACTIVE_LEAD_STATES:
+            self.active[owner.pk] += 1
+        if state == LeadState.ASSIGNED:
+            self.waiting[owner.pk] += 1
+        return state, owner
+
+    def arrival(
+        self, state: str, channel: Channel, created: datetime.datetime
+    ) -> datetime.datetime:
+        """When a lead in a waiting state arrived: within the time its state lasts."""
+        minutes = datetime.timedelta(minutes=1)
+        if state == LeadState.ASSIGNED:  # the response window is still running
+            window = minutes * channel.response_window_minutes
+            return self.demo.now - window * self.rng.uniform(0.1, 0.7)
+        if state == LeadState.OFFERED:  # the offer round (30 minutes) is still open
+            return self.demo.now - minutes * self.rng.uniform(1, 20)
+        if state == LeadState.UNASSIGNED:  # today, waiting for a manager
+            return self.demo.now - minutes * self.rng.uniform(20, 600)
+        return created
+
+
+def _incomplete(lead: Lead, rng: random.Random) -> dict[str, str]:
+    """Blank one required field the way a channel leaves it: not sent, or sent unreadable.
+    Returns what was sent instead (for the raw payload)."""
+    missing = rng.choice(["title", "company", "mobile"])
+    sent = {}
+    if missing == "mobile" and rng.random() < 0.5:
+        typo = lead.mobile[:-1]  # one digit short
+        try:
+            normalise_phone(typo)
+        except ValueError as exc:
+            sent["mobile"] = typo
+            lead.field_errors = {"mobile": str(exc)}
+    setattr(lead, missing, "")
+    if missing == "company":
+        lead.industry = ""
+    lead.missing_fields = [missing]
+    return sent
+
+
+def _raw_payload(lead: Lead, channel: Channel, sent: dict[str, str]) -> dict[str, Any]:
+    """What the channel sent, in its own field names (its alias map read backwards)."""
+    names = {field: alias for alias, field in channel.alias_map.items()}
+    values = {
+        "name": lead.name,
+        "company": lead.company,
+        "title": lead.title,
+        "mobile": lead.mobile,
+        "email": lead.email,
+        "message": lead.message,
+        **sent,
+    }
+    return {names.get(key, key): value for key, value in values.items() if value}
+
+
+def _own(demo: Demo, rng: random.Random, lead: Lead, owner: User, account: Account | None) -> None:
+    """The owner's side of a lead: routed seconds after it came in, contacted (unless it
+    still waits), decided some days later for the states past contact."""
+    now, created, state = demo.now, lead.created_at, lead.state
+    lead.owner = owner
+    delay = datetime.timedelta(seconds=rng.randint(5, 60 if state == LeadState.ASSIGNED else 600))
+    lead.assigned_at = min(created + delay, created + (now - created) / 2)
+    if state == LeadState.ASSIGNED:
+        window = datetime.timedelta(minutes=lead.channel.response_window_minutes)
+        lead.response_due_at = lead.assigned_at + window
+    else:
+        answered = datetime.timedelta(minutes=rng.expovariate(1 / 40))
+        lead.contacted_at = min(
+            lead.assigned_at + answered, lead.assigned_at + (now - lead.assigned_at) * 0.9
+        )
+    if state in (LeadState.QUALIFIED, LeadState.CONVERTED) and account is not None:
+        lead.account = account
+        people = demo.contacts.get(account.pk)
+        lead.contact = rng.choice(people) if people else None
+    lead.updated_at = lead.contacted_at or lead.assigned_at
+    if state not in (LeadState.ASSIGNED, LeadState.CONTACTED):
+        # qualified / converted / disqualified / nurture: decided some days later
+        decided = lead.updated_at + datetime.timedelta(days=rng.uniform(0.2, 20))
+        lead.updated_at = min(now, decided)
+        if state == LeadState.CONVERTED:
+            lead.converted_at = lead.updated_at
 
 
 def make_leads(demo: Demo) -> None:
@@ -474,14 +623,26 @@ def make_leads(demo: Demo) -> None:
     channels = demo.channels
     channel_shares = [CHANNEL_SHARES.get(c.slug, 0.1) for c in channels]
     provinces = list(data.CITIES)
+    total = demo.size("leads")
+    times = demo.rng("lead-times")
+    arrivals = sorted((demo.ago(times, DAYS, recent_bias=1.4) for _ in range(total)), reverse=True)
+    mix = LeadMix(demo, rng)
+    accounts_in: dict[str, list[Account]] = {region: [] for region in data.REGIONS}
+    for account in demo.accounts:
+        accounts_in[demo.region_of(account.province)].append(account)
     leads, events = [], []
-    for number in range(demo.size("leads")):
+    for number, created in enumerate(arrivals):
         state = rng.choices(states, state_shares)[0]
         channel = rng.choices(channels, channel_shares)[0]
-        created = demo.ago(rng, DAYS, recent_bias=1.4)
+        province = rng.choice(provinces)
+        region = demo.region_of(province)
+        state, owner = mix.fit(state, region=region, created=created)
+        created = mix.arrival(state, channel, created)
         # A qualified or converted lead is almost always a known account by now.
         known = 0.9 if state in (LeadState.QUALIFIED, LeadState.CONVERTED) else 0.3
-        account = rng.choice(demo.accounts) if rng.random() < known else None
+        account = None
+        if accounts_in[region] and rng.random() < known:
+            account = rng.choice(accounts_in[region])
         if account is not None:
             province, city, company, industry = (
                 account.province,
@@ -490,7 +651,6 @@ def make_leads(demo: Demo) -> None:
                 account.industry,
             )
         else:
-            province = rng.choice(provinces)
             city = rng.choice(data.CITIES[province])[0]
             industry = rng.choice(list(data.INDUSTRIES))
             company = _account_name(demo, rng, fake, industry, province, city)
@@ -517,38 +677,10 @@ def make_leads(demo: Demo) -> None:
         )
         if channel.slug == "douyin":
             lead.source_detail = {"campaign": rng.choice(["春季新品", "学术会议直播", "案例短片"])}
-        if state == LeadState.INCOMPLETE:
-            missing = rng.choice(["title", "company", "mobile"])
-            setattr(lead, missing, "")
-            lead.missing_fields = [missing]
-        lead.raw_payload = {
-            "name": lead.name,
-            "company": lead.company,
-            "title": lead.title,
-            "mobile": lead.mobile,
-            "message": lead.message,
-        }
-        if state in OWNED_STATES:
-            lead.owner = rng.choice(demo.reps[demo.region_of(province)])
-            lead.assigned_at = created + datetime.timedelta(seconds=rng.randint(5, 600))
-            window = datetime.timedelta(minutes=channel.response_window_minutes)
-            if state == LeadState.ASSIGNED:
-                lead.response_due_at = lead.assigned_at + window
-            else:
-                lead.contacted_at = lead.assigned_at + datetime.timedelta(
-                    minutes=rng.expovariate(1 / 40)
-                )
-            if state in (LeadState.QUALIFIED, LeadState.CONVERTED) and account is not None:
-                lead.account = account
-                people = demo.contacts.get(account.pk)
-                lead.contact = rng.choice(people) if people else None
-            lead.updated_at = min(demo.now, lead.contacted_at or lead.assigned_at)
-            if state not in (LeadState.ASSIGNED, LeadState.CONTACTED):
-                # qualified / converted / disqualified / nurture: decided some days later
-                decided = lead.updated_at + datetime.timedelta(days=rng.uniform(0.2, 20))
-                lead.updated_at = min(demo.now, decided)
-                if state == LeadState.CONVERTED:
-                    lead.converted_at = lead.updated_at
+        sent = _incomplete(lead, rng) if state == LeadState.INCOMPLETE else {}
+        lead.raw_payload = _raw_payload(lead, channel, sent)
+        if owner is not None:
+            _own(demo, rng, lead, owner, account)
         leads.append(lead)
     _insert(Lead, leads)
     for lead in leads:

@@ -1,27 +1,27 @@
 """Routing facts for the demo company (`jiepai demo`): policies per channel, the assignment
-history the routing health report reads, open offers, and live response windows.
+history the routing health report reads, and open offers.
 
 - web form and mini-program leads go to the weighted pool (offer to the best three, 30-minute
   lock), the other channels round-robin; the shipped high-value rule stays (budget > 50万 →
   capability match). The demo's policies are company-wide.
-- every owned demo lead gets its Assignment (assigned → first contact), about one in twelve
-  with an earlier stint by a regional colleague that ended because the window ran out;
-- leads in state `offered` get an open offer round to three reps of their region, closing
-  within the next half hour (so the workbench shows 抢单 and the worker locks them later);
-- of the leads still waiting for first contact, two per rep keep a live window (countdowns on
-  the workbench); one per region is just overdue (the worker reassigns it on its first pass);
-  the rest have no pending window, so loading the demo does not flood the inbox;
-- unassigned demo leads sit in their region's unassigned queue.
+- every owned demo lead gets its Assignment (assigned → first contact); of the leads first
+  contacted after their response window, about one in six had an earlier stint with a
+  regional colleague that ended because the window ran out (the current stint starts then);
+- leads in state `offered` (they came in minutes ago, see jiepai.demo.generate.LeadMix) get an
+  open offer round to up to three reps of their region, online ones first;
+- leads still waiting for first contact keep the live window the lead step gave them, and
+  unassigned demo leads sit in their region's unassigned queue. Nothing is overdue, so the
+  worker's first pass after loading has nothing to reassign.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from jiepai.events.models import Event
 from jiepai.intake.models import Channel, Lead, LeadState
+from jiepai.org.models import OnlineStatus, RepProfile
 from jiepai.routing.models import (
     Assignment,
     AssignMethod,
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from jiepai.demo.generate import Demo
 
 CHANNEL_POLICIES = {"web-form": "weighted_pool", "mini-program": "weighted_pool"}
-REASSIGNED_SHARE = 1 / 12
-LIVE_WINDOWS_PER_REP = 2
+#: of the leads contacted after their window, the share that was reassigned first
+REASSIGNED_SHARE = 1 / 6
 
 
 def make_routing(demo: Demo) -> None:
@@ -54,7 +54,7 @@ def make_routing(demo: Demo) -> None:
     }
     region_of_rep = {rep.pk: region for region, reps in demo.reps.items() for rep in reps}
     assignments, routings, events = [], [], []
-    waiting: dict[int, list[Lead]] = defaultdict(list)
+    reassigned: list[tuple[int, datetime.datetime]] = []
     for lead in demo.leads:
         policy = channel_policy.get(lead.channel_id)
         region = demo.region_of(lead.province) if lead.province else None
@@ -72,18 +72,20 @@ def make_routing(demo: Demo) -> None:
         ]
         window = datetime.timedelta(minutes=lead.channel.response_window_minutes)
         current_start = lead.assigned_at
-        if colleagues and rng.random() < REASSIGNED_SHARE:
+        late = lead.contacted_at is not None and lead.contacted_at > current_start + window
+        if colleagues and late and rng.random() < REASSIGNED_SHARE:
             earlier = rng.choice(colleagues)
-            first_start = lead.assigned_at - window
+            current_start = lead.assigned_at + window
+            reassigned.append((lead.pk, current_start))
             assignments.append(
                 Assignment(
                     lead=lead,
                     rep=earlier,
                     policy=policy,
                     method=AssignMethod.ROUND_ROBIN,
-                    assigned_at=first_start,
-                    response_due_at=lead.assigned_at,
-                    ended_at=lead.assigned_at,
+                    assigned_at=lead.assigned_at,
+                    response_due_at=current_start,
+                    ended_at=current_start,
                     end_reason=EndReason.WINDOW_EXPIRED,
                 )
             )
@@ -92,7 +94,7 @@ def make_routing(demo: Demo) -> None:
                     "lead",
                     lead.pk,
                     "lead.reassigned",
-                    lead.assigned_at,
+                    current_start,
                     None,
                     before={"state": "assigned", "owner": earlier.pk},
                     after={"state": "assigned", "owner": lead.owner_id},
@@ -124,58 +126,40 @@ def make_routing(demo: Demo) -> None:
                 else "",
             )
         )
-        if lead.state == LeadState.ASSIGNED:
-            waiting[lead.owner_id].append(lead)
     LeadRouting.objects.bulk_create(routings, batch_size=1000, ignore_conflicts=True)
     Assignment.objects.bulk_create(assignments, batch_size=1000)
     Event.objects.bulk_create(events, batch_size=1000)
-    _refresh_windows(demo, waiting, rng)
+    for pk, current_start in reassigned:
+        Lead.objects.filter(pk=pk).update(assigned_at=current_start, reassign_count=1)
     offers = _open_offers(demo, channel_policy, rng)
     _mark_done(demo, "routing", len(assignments) + offers)
 
 
-def _refresh_windows(demo: Demo, waiting: dict[int, list[Lead]], rng) -> None:
-    """Live countdowns for a few waiting leads, one just overdue per region, no flood."""
-    overdue_regions: set[str] = set()
-    region_of_rep = {rep.pk: region for region, reps in demo.reps.items() for rep in reps}
-    for rep_id, leads in waiting.items():
-        leads.sort(key=lambda lead: lead.assigned_at, reverse=True)
-        for index, lead in enumerate(leads):
-            window = datetime.timedelta(minutes=lead.channel.response_window_minutes)
-            region = region_of_rep.get(rep_id, "")
-            if index < LIVE_WINDOWS_PER_REP:
-                assigned = demo.now - window * rng.uniform(0.1, 0.7)
-                due = assigned + window
-            elif region not in overdue_regions:
-                overdue_regions.add(region)
-                assigned = demo.now - window - datetime.timedelta(minutes=1)
-                due = assigned + window
-            else:
-                assigned, due = lead.assigned_at, None
-            Lead.objects.filter(pk=lead.pk).update(assigned_at=assigned, response_due_at=due)
-            Assignment.objects.filter(lead=lead, ended_at__isnull=True).update(
-                assigned_at=assigned, response_due_at=due
-            )
-
-
 def _open_offers(demo: Demo, channel_policy: dict, rng) -> int:
     offered = [lead for lead in demo.leads if lead.state == LeadState.OFFERED]
+    online = set(
+        RepProfile.objects.filter(online_status=OnlineStatus.ONLINE).values_list(
+            "user_id", flat=True
+        )
+    )
     count = 0
     for lead in offered:
         region = demo.region_of(lead.province) if lead.province else None
         reps = list(demo.reps.get(region, [])) if region else []
-        if len(reps) < 1:
+        if not reps:
             continue
         policy = (
             channel_policy.get(lead.channel_id)
             or RoutingPolicy.objects.filter(key="weighted_pool").first()
         )
-        offered_at = demo.now - datetime.timedelta(minutes=rng.uniform(1, 25))
+        offered_at = lead.created_at + datetime.timedelta(seconds=rng.randint(2, 20))
         closes = offered_at + datetime.timedelta(minutes=policy.claim_minutes if policy else 30)
         offer_round = OfferRound.objects.create(
             lead=lead, policy=policy, offered_at=offered_at, closes_at=closes, lock_due_at=closes
         )
-        chosen = rng.sample(reps, min(3, len(reps)))
+        rng.shuffle(reps)
+        reps.sort(key=lambda rep: rep.pk not in online)  # online reps first, as routing does
+        chosen = reps[:3]
         LeadOffer.objects.bulk_create(
             [
                 LeadOffer(

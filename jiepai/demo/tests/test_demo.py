@@ -9,7 +9,15 @@ from django.utils import timezone
 
 from jiepai.activities.models import Activity
 from jiepai.customers.models import Account, Contact
-from jiepai.demo.generate import PASSWORD, load_demo
+from jiepai.demo.data import REGIONS
+from jiepai.demo.generate import (
+    ACTIVE_DAYS,
+    INCOMPLETE_DAYS,
+    OFFERED_PER_REGION,
+    PASSWORD,
+    UNASSIGNED_PER_REGION,
+    load_demo,
+)
 from jiepai.events.models import Event
 from jiepai.intake.models import Channel, Lead
 from jiepai.org.models import Department, User
@@ -102,3 +110,40 @@ def test_demo_keeps_an_existing_admin_and_says_so(db, capsys):
     out = capsys.readouterr().out
     assert "admin" in out and "密码未改" in out
     assert User.objects.get(username="admin").check_password("their-own")
+
+
+def test_demo_leads_waiting_for_someone_came_in_recently(db):
+    now = timezone.now()
+    load_demo(scale=0.05, now=now)
+    waiting = Lead.objects.filter(state__in=["offered", "unassigned", "incomplete", "assigned"])
+    limits = {
+        "offered": datetime.timedelta(minutes=30),  # the offer round is still open
+        "assigned": datetime.timedelta(hours=4),  # the longest demo response window
+        "unassigned": datetime.timedelta(days=1),
+        "incomplete": datetime.timedelta(days=INCOMPLETE_DAYS),
+    }
+    for lead in waiting:
+        assert now - limits[lead.state] < lead.created_at <= now, lead.state
+    regions = len(REGIONS)
+    assert 0 < waiting.filter(state="offered").count() <= OFFERED_PER_REGION * regions
+    assert 0 < waiting.filter(state="unassigned").count() <= UNASSIGNED_PER_REGION * regions
+
+
+def test_old_demo_leads_are_decided(db):
+    now = timezone.now()
+    load_demo(scale=0.05, now=now)
+    old = Lead.objects.filter(created_at__lt=now - datetime.timedelta(days=ACTIVE_DAYS))
+    assert old.exists()
+    assert set(old.values_list("state", flat=True)) <= {"converted", "disqualified", "nurture"}
+
+
+def test_incomplete_demo_leads_miss_what_their_raw_payload_lacks(db):
+    load_demo(scale=0.05)
+    incomplete = Lead.objects.filter(state="incomplete")
+    assert incomplete.exists()
+    for lead in incomplete:
+        (missing,) = lead.missing_fields
+        assert getattr(lead, missing) == "" and lead.owner_id is None
+        aliases = {field: alias for alias, field in lead.channel.alias_map.items()}
+        sent = lead.raw_payload.get(aliases.get(missing, missing))
+        assert sent is None or missing in lead.field_errors  # not sent, or sent unreadable
