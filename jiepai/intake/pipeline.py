@@ -339,6 +339,20 @@ def _claim_key(
     return claim, None
 
 
+def _record_answer(claim: IdempotencyKey, *, lead: Lead, body: dict[str, Any]) -> None:
+    """Store the answer with the claimed key (a repeat of the key gets it): one UPDATE."""
+    meta = IdempotencyKey._meta
+    quote = connection.ops.quote_name
+    response = meta.get_field("response").get_db_prep_save(body, connection)
+    with connection.cursor() as cursor:
+        # table and column names come from the model, never from input
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {quote('lead_id')} = %s, "  # noqa: S608
+            f"{quote('status_code')} = 201, {quote('response')} = %s WHERE id = %s",
+            [lead.pk, response, claim.pk],
+        )
+
+
 def _answer_body(
     lead: Lead, prepared: PreparedLead, duplicates: list[DuplicateMatch], tags: list[str]
 ) -> dict[str, Any]:
@@ -423,9 +437,7 @@ def intake_lead(
         )
         body = _answer_body(lead, prepared, duplicates, tags)
         if claim is not None:
-            IdempotencyKey.objects.filter(pk=claim.pk).update(
-                lead=lead, status_code=201, response=body
-            )
+            _record_answer(claim, lead=lead, body=body)
     return IntakeAnswer(201, body)
 
 
@@ -543,6 +555,7 @@ def _create(
         now=now,
         known=settings.tags,
         events=events,
+        fresh=True,
     )
     record_events(events)
     if state == LeadState.UNASSIGNED:
