@@ -4,6 +4,7 @@ vocabulary, pain points, the phrase map, closure rules, visit thresholds) and fo
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from jiepai.activities.models import (
     Activity,
@@ -104,3 +105,7 @@ class VisitFlagAdmin(admin.ModelAdmin):
     list_display = ["created_at", "rep", "kind", "status", "message"]
     list_filter = ["kind", "status"]
     raw_id_fields = ["rep", "visit", "reviewed_by"]
+
+    @admin.display(description=_("说明"))
+    def message(self, flag: VisitFlag) -> str:
+        return flag.message

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from jiepai.core.models import TimestampedModel
@@ -486,7 +488,11 @@ class FlagStatus(models.TextChoices):
 
 class VisitFlag(TimestampedModel):
     """An anomaly for a manager to look at (a question about the process, not a penalty).
-    Per-visit flags are unique per (visit, kind); period flags per (rep, kind, period)."""
+    Per-visit flags are unique per (visit, kind); period flags per (rep, kind, period).
+
+    A flag stores its kind and figures (`detail`), not a sentence: `message` words it in the
+    reader's language when it is shown (see `flag_message` for the figures each kind needs).
+    """
 
     rep = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -504,7 +510,6 @@ class VisitFlag(TimestampedModel):
     )
     kind = models.CharField(_("类型"), max_length=20, choices=FlagKind.choices)
     period = models.CharField(_("统计周期"), max_length=30, blank=True)
-    message = models.CharField(_("说明"), max_length=300)
     detail = models.JSONField(_("数据"), default=dict, blank=True)
     status = models.CharField(
         _("状态"), max_length=10, choices=FlagStatus.choices, default=FlagStatus.OPEN
@@ -540,3 +545,50 @@ class VisitFlag(TimestampedModel):
 
     def __str__(self) -> str:
         return self.get_kind_display()
+
+    @property
+    def message(self) -> str:
+        """What the flag says, in the active language."""
+        return flag_message(self.kind, self.detail)
+
+
+def flag_message(kind: str, detail: dict[str, Any]) -> str:
+    """A flag's wording from its kind and figures, through gettext at display time.
+
+    The figures per kind: no_geolocation `status` (a GeoStatus); far_from_account
+    `distance_m`; impossible_speed `distance_m`, `minutes`, `speed_kmh`; clock_skew
+    `skew_seconds`; empty_visits `days`, `visits` (their ids); visit_ratio `days`, `visits`,
+    `communications`, `ratio`. A flag whose figures are missing or unreadable (edited by hand)
+    is shown by its kind's label instead of failing the page.
+    """
+    try:
+        if kind == FlagKind.NO_GEOLOCATION:
+            status = GeoStatus(detail["status"]).label
+            return gettext("签到时没有定位(%(status)s)") % {"status": status}
+        if kind == FlagKind.FAR_FROM_ACCOUNT:
+            km = detail["distance_m"] / 1000
+            return gettext("签到位置距客户地址约 %(km).1f 公里") % {"km": km}
+        if kind == FlagKind.IMPOSSIBLE_SPEED:
+            return gettext("距上一次签到 %(km).1f 公里、%(min)d 分钟,约 %(speed)d km/h") % {
+                "km": detail["distance_m"] / 1000,
+                "min": detail["minutes"],
+                "speed": detail["speed_kmh"],
+            }
+        if kind == FlagKind.CLOCK_SKEW:
+            minutes = round(abs(detail["skew_seconds"]) / 60)
+            return gettext("设备时间与服务器相差 %(min)d 分钟") % {"min": minutes}
+        if kind == FlagKind.EMPTY_VISITS:
+            return gettext("近 %(days)d 天有 %(n)d 次拜访没有跟进内容") % {
+                "days": detail["days"],
+                "n": len(detail["visits"]),
+            }
+        if kind == FlagKind.VISIT_RATIO:
+            return gettext("近 %(days)d 天拜访 %(v)d 次,有效沟通 %(c)d 次(超过 %(r)d 倍)") % {
+                "days": detail["days"],
+                "v": detail["visits"],
+                "c": detail["communications"],
+                "r": detail["ratio"],
+            }
+    except (KeyError, TypeError, ValueError):
+        pass
+    return str(FlagKind(kind).label) if kind in FlagKind.values else kind

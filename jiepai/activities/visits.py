@@ -125,12 +125,12 @@ def _add_flag(
     *,
     rep: User,
     kind: str,
-    message: str,
+    detail: dict[str, Any],
     visit: Visit | None = None,
     period: str = "",
-    detail: dict[str, Any] | None = None,
 ) -> VisitFlag | None:
-    """Create the flag unless it exists (unique per visit+kind or rep+kind+period). Two requests
+    """Create the flag unless it exists (unique per visit+kind or rep+kind+period); `detail`
+    holds the figures its message is worded from when shown (models.flag_message). Two requests
     racing to create the same period flag: the unique constraint lets one win, the other's
     savepoint rolls back and it returns None."""
     lookup: dict[str, Any] = {"rep": rep, "kind": kind, "visit": visit, "period": period}
@@ -138,7 +138,7 @@ def _add_flag(
         return None
     try:
         with transaction.atomic():
-            return VisitFlag.objects.create(**lookup, message=message[:300], detail=detail or {})
+            return VisitFlag.objects.create(**lookup, detail=detail)
     except IntegrityError:
         return None
 
@@ -152,7 +152,6 @@ def _position_flags(
             rep=rep,
             visit=visit,
             kind=FlagKind.NO_GEOLOCATION,
-            message=_("签到时没有定位(%(status)s)") % {"status": GeoStatus(position.status).label},
             detail={"status": position.status},
         )
         return
@@ -164,7 +163,6 @@ def _position_flags(
                 rep=rep,
                 visit=visit,
                 kind=FlagKind.FAR_FROM_ACCOUNT,
-                message=_("签到位置距客户地址约 %(km).1f 公里") % {"km": far / 1000},
                 detail={"distance_m": round(far), "limit_m": settings_row.far_from_account_m},
             )
     zone = user_zone(rep)
@@ -196,8 +194,6 @@ def _position_flags(
             rep=rep,
             visit=visit,
             kind=FlagKind.IMPOSSIBLE_SPEED,
-            message=_("距上一次签到 %(km).1f 公里、%(min)d 分钟,约 %(speed)d km/h")
-            % {"km": metres / 1000, "min": round(hours * 60), "speed": round(speed)},
             detail={
                 "previous_visit": previous.pk,
                 "distance_m": round(metres),
@@ -221,7 +217,6 @@ def _clock_flag(
             rep=visit.owner,
             visit=visit,
             kind=FlagKind.CLOCK_SKEW,
-            message=_("设备时间与服务器相差 %(min)d 分钟") % {"min": round(abs(skew) / 60)},
             detail={"skew_seconds": round(skew)},
         )
 
@@ -397,9 +392,7 @@ def evaluate_rep_window(*, rep: User, now: datetime.datetime) -> list[VisitFlag]
             rep=rep,
             kind=FlagKind.EMPTY_VISITS,
             period=period,
-            message=_("近 %(days)d 天有 %(n)d 次拜访没有跟进内容")
-            % {"days": settings_row.review_window_days, "n": len(empty)},
-            detail={"visits": [v.pk for v in empty]},
+            detail={"days": settings_row.review_window_days, "visits": [v.pk for v in empty]},
         )
         flags.append(flag)
     communications = [
@@ -413,14 +406,12 @@ def evaluate_rep_window(*, rep: User, now: datetime.datetime) -> list[VisitFlag]
             rep=rep,
             kind=FlagKind.VISIT_RATIO,
             period=period,
-            message=_("近 %(days)d 天拜访 %(v)d 次,有效沟通 %(c)d 次(超过 %(r)d 倍)")
-            % {
+            detail={
                 "days": settings_row.review_window_days,
-                "v": len(visits),
-                "c": len(communications),
-                "r": ratio,
+                "visits": len(visits),
+                "communications": len(communications),
+                "ratio": ratio,
             },
-            detail={"visits": len(visits), "communications": len(communications)},
         )
         flags.append(flag)
     return [f for f in flags if f is not None]

@@ -212,7 +212,7 @@ def test_visits_over_three_times_effective_communications_are_flagged(
         )
     visit = start(people, customer, now + datetime.timedelta(days=5))
     flag = VisitFlag.objects.get(kind=FlagKind.VISIT_RATIO)
-    assert flag.detail == {"visits": 5, "communications": 0}
+    assert flag.detail == {"days": 14, "visits": 5, "communications": 0, "ratio": 3}
     assert visit.pk
 
 
