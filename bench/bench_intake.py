@@ -13,11 +13,15 @@ builds it again.
 1. Service: `intake_lead` on `intakes` generated payloads (site-builder field names; ~10% the
    mobile of a contact on file, ~10% missing a required field, ~20% with a visitor id carrying
    earlier behaviour events, ~30% an Idempotency-Key), timed call by call after 50 warm-up
-   calls: p50 / p95 / p99 / max, and where the time goes (our code, duplicate matching, tags,
-   routing) from timers wrapped around those calls.
+   calls: p50 / p95 / p99 / max of wall and CPU time, where the time goes (our code, duplicate
+   matching, tags, routing) from timers wrapped around those calls (wall and CPU), each call
+   without its routing part (routing is jiepai.routing's, benchmarked by bench_routing.py too),
+   and the SQL statements per intake (of which routing's).
 2. HTTP: gunicorn with 2 sync workers on 127.0.0.1, `http-clients` client threads posting JSON
    to /api/v1/intake/<channel>, bounded by `http-requests` and `http-seconds`: intakes per second
-   and latency percentiles. The channel's rate limit is off for the run.
+   and latency percentiles, and the CPU time per request of the gunicorn workers (from /proc)
+   and of the load generator (which runs on the same cores). The channel's rate limit is off
+   for the run.
 The machine's load average is printed: other processes on the same 2 cores skew every figure,
 so the service part also prints the CPU time this process spent per call.
 """
@@ -326,18 +330,20 @@ def payloads(n: int, contacts: int, rng: random.Random) -> list[tuple[dict, str]
 
 
 class Timer:
-    """Accumulates the time spent in a wrapped function during one intake."""
+    """Accumulates the wall and CPU time spent in a wrapped function during one intake."""
 
     def __init__(self) -> None:
         self.spent = 0.0
+        self.cpu = 0.0
 
     def wrap(self, fn):
         def timed(*args, **kwargs):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
                 self.spent += time.perf_counter() - start
+                self.cpu += time.process_time() - start_cpu
 
         return timed
 
@@ -359,31 +365,74 @@ def bench_service(channel, items: list[tuple[dict, str]]) -> None:
 
     timers = {"duplicates": Timer(), "tags": Timer(), "routing": Timer()}
     pipeline.check_duplicates = timers["duplicates"].wrap(pipeline.check_duplicates)
-    pipeline.apply_tag = timers["tags"].wrap(pipeline.apply_tag)
+    pipeline.apply_tags = timers["tags"].wrap(pipeline.apply_tags)
     pipeline.hand_to_routing = timers["routing"].wrap(pipeline.hand_to_routing)
     warmup, measured = items[:50], items[50:]
     for payload, key in warmup:
         pipeline.intake_lead(channel=channel, payload=payload, idempotency_key=key)
     for t in timers.values():
-        t.spent = 0.0
+        t.spent = t.cpu = 0.0
     times, cpu, states = [], [], {}
+    routing = timers["routing"]
+    own, own_cpu = [], []  # each call without its routing part
     for payload, key in measured:
+        routed, routed_cpu = routing.spent, routing.cpu
         start, start_cpu = time.perf_counter(), time.process_time()
         answer = pipeline.intake_lead(channel=channel, payload=payload, idempotency_key=key)
         times.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
+        own.append(times[-1] - (routing.spent - routed))
+        own_cpu.append(cpu[-1] - (routing.cpu - routed_cpu))
         states[str(answer.body["state"])] = states.get(str(answer.body["state"]), 0) + 1
-    total = sum(times)
+    total, total_cpu = sum(times), sum(cpu)
     print(f"intake_lead wall time: {fmt_ms(times)}")
     print(f"  this process's CPU time per call: {fmt_ms(cpu)}")
     print("  (CPU time leaves out waiting for a core other processes hold; on PostgreSQL it also")
     print("  leaves out the database server's own work)")
     print(f"  states: {states}")
-    rest = total - sum(t.spent for t in timers.values())
-    shares = {"intake (ours)": rest, **{k: t.spent for k, t in timers.items()}}
-    print("  time per intake: " + " · ".join(
-        f"{name} {spent / len(times) * 1000:.2f} ms ({spent / total:.0%})" for name, spent in shares.items()
-    ))  # fmt: skip
+    for label, values, whole, attr in (
+        ("wall", times, total, "spent"),
+        ("CPU", cpu, total_cpu, "cpu"),
+    ):
+        rest = whole - sum(getattr(t, attr) for t in timers.values())
+        shares = {"intake (ours)": rest, **{k: getattr(t, attr) for k, t in timers.items()}}
+        print(f"  {label} time per intake: " + " · ".join(
+            f"{name} {spent / len(values) * 1000:.2f} ms ({spent / whole:.0%})"
+            for name, spent in shares.items()
+        ))  # fmt: skip
+    print(f"  without routing (each call less its route_lead): wall {fmt_ms(own)}")
+    print(f"  without routing, CPU: {fmt_ms(own_cpu)}")
+    count_queries(channel, measured[:50])
+
+
+def count_queries(channel, items: list[tuple[dict, str]]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from jiepai.intake import pipeline
+
+    routed = pipeline.hand_to_routing
+    in_routing = 0
+
+    def counted(**kwargs):
+        nonlocal in_routing
+        before = len(ctx.captured_queries)
+        try:
+            return routed(**kwargs)
+        finally:
+            in_routing += len(ctx.captured_queries) - before
+
+    pipeline.hand_to_routing = counted
+    with CaptureQueriesContext(connection) as ctx:
+        for payload, key in items:
+            payload = {**payload, "姓名": payload.get("姓名", "") + "乙"}
+            pipeline.intake_lead(
+                channel=channel, payload=payload, idempotency_key=f"{key}-q" if key else ""
+            )
+    pipeline.hand_to_routing = routed
+    total = len(ctx.captured_queries)
+    print(f"  SQL statements per intake (BEGIN/COMMIT/SAVEPOINT included): "
+          f"{total / len(items):.1f}, of which routing {in_routing / len(items):.1f}")  # fmt: skip
 
 
 # --- 2. over HTTP -------------------------------------------------------------------------------
@@ -404,6 +453,23 @@ def wait_for(port: int, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("gunicorn did not start")
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process's children (the gunicorn workers),
+    from /proc; 0 where /proc is not there."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == root:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
 
 
 def bench_http(channel, rng: random.Random, contacts: int, requests: int, seconds: float,
@@ -464,16 +530,21 @@ def bench_http(channel, rng: random.Random, contacts: int, requests: int, second
                     codes[status] = codes.get(status, 0) + 1
 
         threads = [threading.Thread(target=client) for _ in range(clients)]
+        server_cpu, client_cpu = tree_cpu(server.pid), time.process_time()
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        server_cpu, client_cpu = tree_cpu(server.pid) - server_cpu, time.process_time() - client_cpu
         ok = codes.get(201, 0)
         print(f"HTTP: {ok} intakes answered 201 in {wall:.1f} s = {ok / wall:.0f} intakes/s "
               f"({clients} client threads, gunicorn 2 sync workers); status codes {codes}")  # fmt: skip
         print(f"  latency: {fmt_ms(latencies)}")
+        answered = max(1, sum(codes.values()))
+        print(f"  CPU per request: gunicorn workers {server_cpu / answered * 1000:.2f} ms, "
+              f"load generator {client_cpu / answered * 1000:.2f} ms (same 2 cores)")  # fmt: skip
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
