@@ -2,8 +2,9 @@
 
 One chunk of rows at a time:
 1. *prepare* each row: convert the mapped cells (jiepai.imports.cells), apply the entity
-   service's defaults (owner, lead state, first stage) and validate with
-   jiepai.core.records.build_record — the same built-in and custom-field rules as a form;
+   service's defaults (owner, lead state, first stage) and validate them with the same
+   built-in and custom-field rules as a form (jiepai.imports.validation, core.records.
+   build_record with per-value checks kept for the run);
 2. *ledger*: a row whose idempotency key (external id, else a hash of its normalised cells) is
    already in ImportLedger was imported before and is not written again;
 3. *duplicates* (jiepai.dedup.batch, the door check for the whole chunk): a row matching an
@@ -40,7 +41,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiepai.core.entities import model_for
-from jiepai.core.records import build_record
 from jiepai.customers import services as customer_services
 from jiepai.customfields.models import FieldType
 from jiepai.customfields.services import clean_value, sync_unique_values
@@ -56,6 +56,7 @@ from jiepai.dedup.models import DEDUP_ENTITIES
 from jiepai.dedup.selectors import policy_for
 from jiepai.events.models import Event
 from jiepai.events.services import snapshot, to_jsonable
+from jiepai.imports.bulk import insert_instances
 from jiepai.imports.cells import (
     Lookups,
     cell_text,
@@ -76,6 +77,7 @@ from jiepai.imports.models import (
     RowOutcome,
 )
 from jiepai.imports.readers import column_letter
+from jiepai.imports.validation import RecordBuilder
 from jiepai.intake import services as intake_services
 from jiepai.org.models import User
 from jiepai.org.visibility import visible_to
@@ -239,6 +241,10 @@ class ImportRunner:
         self.by_key = {s.key: s for s in self.specs}
         self.definitions = [s.definition for s in self.specs if s.definition is not None]
         self.has_unique_custom = any(d.unique for d in self.definitions)
+        self.builder = RecordBuilder(self.model, definitions=self.definitions)
+        self.event_actor = actor if getattr(actor, "is_authenticated", False) else None
+        self.created_verb = f"{entity}.created"
+        self.job_id = str(job.public_id) if job is not None else ""
         # `contact` is looked up within the row's `account`, so accounts convert first.
         self.mapping = sorted(
             ((int(c), k) for c, k in mapping.items() if k in self.by_key),
@@ -355,11 +361,9 @@ class ImportRunner:
             self.entity, self.actor, row.values, self.lookups, self.now
         )
         try:
-            row.instance = build_record(
-                self.model,
+            row.instance = self.builder.build(
                 values=row.create_values,
                 custom=row.custom,
-                definitions=self.definitions,
                 trusted=self._trusted(row.create_values),
             )
         except ValidationError as exc:
@@ -565,14 +569,14 @@ class ImportRunner:
     # write -----------------------------------------------------------------------------------
     def _write(self, rows: list[_Row]) -> None:
         creates = [r for r in rows if r.action in ("create", "flag")]
-        self.model._default_manager.bulk_create([r.instance for r in creates])
+        insert_instances([r.instance for r in creates])  # type: ignore[misc]
         for row in creates:
             row.record_id = row.instance.pk  # type: ignore[union-attr]
         if self.has_unique_custom:
             self._sync_unique(creates)
         creates = [r for r in creates if r.action != "failed"]
         index_new_records(self.entity, [(r.record_id, r.keys) for r in creates if r.keys])  # type: ignore[misc]
-        Event.objects.bulk_create([self._created_event(r) for r in creates])
+        insert_instances([self._created_event(r) for r in creates])
         self._flag([r for r in creates if r.action == "flag"])
         for row in rows:
             if row.action == "merge":
@@ -616,25 +620,26 @@ class ImportRunner:
                 row.record_id = None
 
     def _created_event(self, row: _Row) -> Event:
+        """The `<entity>.created` event create_record writes: the after-snapshot of the values
+        set, and the custom fields."""
         instance = row.instance
         assert instance is not None
+        after = snapshot(instance, row.create_values)  # JSON values already
         custom = getattr(instance, "custom", None)
-        after = {
-            **snapshot(instance, list(row.create_values.keys())),
-            **({"custom": custom} if custom else {}),
-        }
+        if custom:
+            after["custom"] = to_jsonable(custom)
         data: dict[str, Any] = {"import_row": row.number}
         if self.job is not None:
-            data["import_job"] = str(self.job.public_id)
+            data["import_job"] = self.job_id
         return Event(
             created_at=self.now,
-            actor=self.actor if getattr(self.actor, "is_authenticated", False) else None,
+            actor=self.event_actor,
             subject_type=self.entity,
             subject_id=instance.pk,
-            verb=f"{self.entity}.created",
+            verb=self.created_verb,
             before={},
-            after=to_jsonable(after),
-            data=to_jsonable(data),
+            after=after,
+            data=data,
         )
 
     def _merge(self, row: _Row) -> None:
@@ -690,7 +695,7 @@ class ImportRunner:
             )
         # The unique (entity, key) constraint raises here if another run wrote a row first;
         # the chunk's transaction then rolls back whole (see _process_chunk).
-        ImportLedger.objects.bulk_create(new)
+        insert_instances(new)
 
     def _write_results(self, rows: list[_Row]) -> None:
         assert self.job is not None
@@ -716,7 +721,7 @@ class ImportRunner:
         ImportRowResult.objects.filter(
             job=self.job, row_number__in=[r.number for r in rows]
         ).delete()
-        ImportRowResult.objects.bulk_create(results)
+        insert_instances(results)
 
     def _outcome(self, row: _Row) -> str:
         if row.outcome_override:

@@ -66,6 +66,22 @@ INDUSTRY_WORDS = (
     "数字", "附属", "医学院", "总院", "本部",
 )  # fmt: skip
 _INDUSTRY = tuple(sorted(set(INDUSTRY_WORDS), key=len, reverse=True))
+
+
+def _by_char(words: tuple[str, ...], position: int) -> dict[str, tuple[str, ...]]:
+    """Words by their first (0) or last (-1) character, each group in the order of `words`: a
+    word can only start (or end) a text at a character it starts (or ends) with, so looking at
+    its group alone finds what a scan of all the words in order finds, in the same order."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[position], []).append(word)
+    return {char: tuple(group) for char, group in groups.items()}
+
+
+_INDUSTRY_BY_LAST = _by_char(_INDUSTRY, -1)
+_INDUSTRY_RANK = {word: rank for rank, word in enumerate(_INDUSTRY)}
+_INDUSTRY_BY_FIRST = _by_char(_INDUSTRY, 0)
+_LEGAL_FORMS_BY_LAST = _by_char(LEGAL_FORMS, -1)
 _ORDINAL = re.compile(r"第[一二三四五六七八九十百零0-9]+|[0-9]+")
 
 #: abbreviation → the core of the full name (both sides normalised); extend as customers ask
@@ -117,9 +133,9 @@ def _unify(raw: str) -> str:
 
 def _strip_legal_form(text: str) -> str:
     changed = True
-    while changed:
+    while changed and text:
         changed = False
-        for form in LEGAL_FORMS:
+        for form in _LEGAL_FORMS_BY_LAST.get(text[-1], ()):
             if text.endswith(form) and len(text) > len(form):
                 text = text[: -len(form)].rstrip(" .,-&")
                 changed = True
@@ -139,7 +155,10 @@ def _is_place(word: str) -> bool:
 def _distinctive(text: str) -> bool:
     """Does `text` still name one organisation once industry and ordinal words are gone?"""
     rest = _UNAMBIGUOUS_PLACE.sub("", _ORDINAL.sub("", text), count=1)
-    for word in _INDUSTRY:
+    # Removing words never brings in a character that was not there: the words that can occur
+    # are those starting with a character of `rest` now, taken in the order of _INDUSTRY.
+    present = {word for char in set(rest) for word in _INDUSTRY_BY_FIRST.get(char, ())}
+    for word in sorted(present, key=_INDUSTRY_RANK.__getitem__):
         rest = rest.replace(word, "")
     return len(rest) >= 2
 
@@ -211,9 +230,9 @@ def _brackets(text: str) -> str:
 def _brand(core: str) -> str:
     brand = core
     changed = True
-    while changed:
+    while changed and brand:
         changed = False
-        for word in _INDUSTRY:
+        for word in _INDUSTRY_BY_LAST.get(brand[-1], ()):
             if brand.endswith(word) and len(brand) - len(word) >= 2:
                 brand = brand[: -len(word)]
                 changed = True

@@ -37,6 +37,7 @@ def _surname_pinyins() -> frozenset[str]:
     return frozenset(readings)
 
 
+@lru_cache(maxsize=65536)
 def han_pinyin(name: str) -> str:
     """ "张伟" → "zhangwei", "单雄信" → "shanxiongxin" (toneless, no spaces)."""
     if not name:
@@ -77,6 +78,7 @@ def pinyin_keys(raw: str) -> tuple[str, ...]:
     return (written, reversed_)
 
 
+@lru_cache(maxsize=65536)
 def surname_pinyin(raw: str) -> str:
     """The pinyin of the surname alone ("张主任" → "zhang"); for Latin names the likelier part."""
     person = split_name(raw or "")

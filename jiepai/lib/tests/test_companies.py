@@ -4,7 +4,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jiepai.lib.companies import normalize_company
+from jiepai.lib.companies import (
+    _INDUSTRY,
+    _ORDINAL,
+    _UNAMBIGUOUS_PLACE,
+    INDUSTRY_WORDS,
+    LEGAL_FORMS,
+    _brand,
+    _distinctive,
+    _is_place,
+    _strip_legal_form,
+    normalize_company,
+)
 
 
 def core(name: str) -> str:
@@ -104,3 +115,47 @@ def test_legal_suffix_does_not_change_core(stem):
 @given(st.text(alphabet="凌云创汇华强科技网络医疗器械", min_size=2, max_size=8))
 def test_full_width_and_half_width_brackets_are_one_name(stem):
     assert normalize_company(f"{stem}（上海）").full == normalize_company(f"{stem}(上海)").full
+
+
+# --- the indexed word lookups find what a scan of every word in order finds --------------------
+
+_PIECES = [*INDUSTRY_WORDS, *LEGAL_FORMS, "上海", "瑞金", "华为", "第一", "a", "科", "技", "有限"]
+
+
+def _distinctive_by_scan(text: str) -> bool:
+    rest = _UNAMBIGUOUS_PLACE.sub("", _ORDINAL.sub("", text), count=1)
+    for word in _INDUSTRY:
+        rest = rest.replace(word, "")
+    return len(rest) >= 2
+
+
+def _brand_by_scan(core: str) -> str:
+    brand, changed = core, True
+    while changed:
+        changed = False
+        for word in _INDUSTRY:
+            if brand.endswith(word) and len(brand) - len(word) >= 2:
+                brand, changed = brand[: -len(word)], True
+                break
+    if brand != core and (_is_place(brand) or not _distinctive_by_scan(brand)):
+        return core
+    return brand
+
+
+def _legal_form_by_scan(text: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for form in LEGAL_FORMS:
+            if text.endswith(form) and len(text) > len(form):
+                text, changed = text[: -len(form)].rstrip(" .,-&"), True
+                break
+    return text
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=6))
+def test_indexed_word_lookups_agree_with_a_scan_of_every_word(pieces):
+    text = "".join(pieces)
+    assert _distinctive(text) == _distinctive_by_scan(text)
+    assert _brand(text) == _brand_by_scan(text)
+    assert _strip_legal_form(text) == _legal_form_by_scan(text)

@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jiepai.lib.phones import one_digit_apart, parse_phone, phone_key
+from jiepai.lib.phones import (
+    Phone,
+    _parse,
+    _plain_cn_mobile,
+    one_digit_apart,
+    parse_phone,
+    phone_key,
+)
 
 MOBILE = "+8613800138000"
 
@@ -100,3 +109,37 @@ def test_key_is_idempotent(number):
 def test_full_width_digits_give_the_same_key(number):
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in number)
     assert phone_key(full_width) == phone_key(number)
+
+
+# --- the fast path for plain mobiles gives exactly what the whole way gives --------------------
+
+
+def _whole_way(raw: object) -> Phone | None:
+    return _parse(str(raw), "CN")
+
+
+def test_fast_path_agrees_on_every_five_digit_mobile_prefix():
+    rng = random.Random(11)
+    for prefix in range(13000, 20000):
+        number = f"{prefix}{rng.randrange(10**6):06d}"
+        assert parse_phone(number) == _whole_way(number), number
+        assert parse_phone(int(number)) == _whole_way(number), number
+
+
+def test_fast_path_is_taken_for_plain_mobiles():
+    assert _plain_cn_mobile("+86 138-0013-8000") == parse_phone("13800138000")
+    assert _plain_cn_mobile("13800138000转808") is None  # an extension: the whole way
+
+
+@given(
+    st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+    st.lists(st.tuples(st.integers(0, 11), st.sampled_from([" ", "-", "  ", " - "])), max_size=4),
+    st.sampled_from(["", "+86", "+86 ", "+86-", " +86", "+ 86", "86", "0086", "+860", "-"]),
+    st.sampled_from(["", " ", "-", "转8", "x12"]),
+)
+def test_fast_path_agrees_with_the_whole_way_on_written_variants(number, cuts, prefix, tail):
+    text = number
+    for position, separator in sorted(cuts, reverse=True):
+        text = text[:position] + separator + text[position:]
+    raw = prefix + text + tail
+    assert parse_phone(raw) == _whole_way(raw), raw
