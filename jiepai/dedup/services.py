@@ -210,8 +210,8 @@ def record_created(
         candidates=[c for c in candidates if c.record is not None],
         related=[c for c in linked if c.record is not None],
     )
-    if own:
-        result.candidates = _without_dismissed(entity, instance.pk, result.candidates)
+    # No DismissedPair can name a record created in this transaction (ids are never reused:
+    # AUTOINCREMENT on SQLite, sequences on PostgreSQL), so there is nothing to leave out.
     if result.candidates and mode == Policy.BLOCK:
         names = ";".join(describe(c, actor) for c in result.candidates)
         raise ValidationError(
@@ -264,18 +264,22 @@ def _flag(
     events: list[Event] | None = None,
 ) -> None:
     same_entity = [c for c in candidates if c.entity == entity]
-    for candidate in same_entity:
-        DuplicateFlag.objects.get_or_create(
-            entity=entity,
-            object_id=instance.pk,
-            candidate_id=candidate.object_id,
-            defaults={
-                "confidence": round(candidate.score, 4),
-                "reasons": reasons_json(candidate.reasons),
-                "source": source[:50],
-                "created_by": actor if getattr(actor, "is_authenticated", False) else None,
-            },
-        )
+    # one INSERT; a pair flagged before keeps its flag as it is (the unique constraint)
+    DuplicateFlag.objects.bulk_create(
+        [
+            DuplicateFlag(
+                entity=entity,
+                object_id=instance.pk,
+                candidate_id=candidate.object_id,
+                confidence=round(candidate.score, 4),
+                reasons=reasons_json(candidate.reasons),
+                source=source[:50],
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+            for candidate in same_entity
+        ],
+        ignore_conflicts=True,
+    )
     if same_entity:
         event = new_event(
             subject=instance,
