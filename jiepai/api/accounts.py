@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 
 from jiepai.api.auth import actor
@@ -69,9 +70,9 @@ class AccountFields(WriteSchema):
     website: str = char(Account, "website")
     tier: str = char(Account, "tier")
     notes: str = Field("", max_length=5000)
-    owner: RecordId | None = Field(None, description="负责人编号(默认:本人)")
+    owner: RecordId | None = Field(None, description=_("负责人编号(默认:本人)"))
     external_id: str = char(Account, "external_id")
-    custom: dict[str, Any] = Field({}, description="自定义字段,键为字段键")
+    custom: dict[str, Any] = Field({}, description=_("自定义字段,键为字段键"))
 
 
 class AccountCreate(AccountFields):
@@ -85,8 +86,8 @@ class AccountPatch(AccountFields):
 class AccountListParams(ListParams):
     """sort: name, updated, city; -updated is the default."""
 
-    industry: str = Field("", max_length=50, description="行业")
-    province: str = Field("", max_length=30, description="省份")
+    industry: str = Field("", max_length=50, description=_("行业"))
+    province: str = Field("", max_length=30, description=_("省份"))
 
 
 LOOKUPS = {"owner": assignable_owner}
@@ -96,18 +97,18 @@ def _accounts() -> Any:
     return Account.objects.select_related("owner")
 
 
-@router.get("", response=Page[AccountOut], summary="客户列表")
+@router.get("", response=Page[AccountOut], summary=_("客户列表"))
 def list_accounts(request: HttpRequest, params: Query[AccountListParams]) -> dict[str, Any]:
     user = actor(request)
     return list_page(accounts_for(user), ACCOUNT_LIST, params, user)
 
 
-@router.get("/{account_id}", response=AccountOut, summary="客户详情")
+@router.get("/{account_id}", response=AccountOut, summary=_("客户详情"))
 def get_account(request: HttpRequest, account_id: RecordId) -> Account:
     return get_visible_or_404(actor(request), _accounts(), pk=account_id)
 
 
-@router.post("", response={201: AccountOut}, summary="新建客户")
+@router.post("", response={201: AccountOut}, summary=_("新建客户"))
 def create(request: HttpRequest, payload: AccountCreate) -> tuple[int, Account]:
     user = actor(request)
     values, custom = split_custom(payload)
@@ -115,7 +116,7 @@ def create(request: HttpRequest, payload: AccountCreate) -> tuple[int, Account]:
     return 201, _accounts().get(pk=account.pk)
 
 
-@router.patch("/{account_id}", response=AccountOut, summary="修改客户")
+@router.patch("/{account_id}", response=AccountOut, summary=_("修改客户"))
 def patch(request: HttpRequest, account_id: RecordId, payload: AccountPatch) -> Account:
     user = actor(request)
     account = get_visible_or_404(user, _accounts(), pk=account_id)

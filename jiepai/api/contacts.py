@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 
 from jiepai.api.auth import actor
@@ -66,19 +67,19 @@ class ContactOut(Schema):
 
 
 class ContactFields(WriteSchema):
-    account: RecordId | None = Field(None, description="客户编号")
+    account: RecordId | None = Field(None, description=_("客户编号"))
     title: str = char(Contact, "title")
     department_name: str = char(Contact, "department_name")
-    role: ContactRole | None = Field(None, description="决策链角色")
-    decision_weight: int = Field(0, ge=0, le=100, description="决策权重 0–100")
+    role: ContactRole | None = Field(None, description=_("决策链角色"))
+    decision_weight: int = Field(0, ge=0, le=100, description=_("决策权重 0–100"))
     mobile: str = char(Contact, "mobile")
     phone: str = char(Contact, "phone")
     email: str = char(Contact, "email")
     wechat: str = char(Contact, "wechat")
     notes: str = Field("", max_length=5000)
-    owner: RecordId | None = Field(None, description="负责人编号(默认:本人)")
+    owner: RecordId | None = Field(None, description=_("负责人编号(默认:本人)"))
     external_id: str = char(Contact, "external_id")
-    custom: dict[str, Any] = Field({}, description="自定义字段,键为字段键")
+    custom: dict[str, Any] = Field({}, description=_("自定义字段,键为字段键"))
 
 
 class ContactCreate(ContactFields):
@@ -92,8 +93,8 @@ class ContactPatch(ContactFields):
 class ContactListParams(ListParams):
     """sort: name, updated, weight (决策权重); -updated is the default."""
 
-    account: RecordId | None = Field(None, description="客户编号")
-    role: ContactRole | None = Field(None, description="决策链角色")
+    account: RecordId | None = Field(None, description=_("客户编号"))
+    role: ContactRole | None = Field(None, description=_("决策链角色"))
 
 
 LOOKUPS = {"account": visible(Account, "客户"), "owner": assignable_owner}
@@ -110,18 +111,18 @@ def _values(payload: ContactFields) -> tuple[dict[str, Any], dict[str, Any] | No
     return values, custom
 
 
-@router.get("", response=Page[ContactOut], summary="联系人列表")
+@router.get("", response=Page[ContactOut], summary=_("联系人列表"))
 def list_contacts(request: HttpRequest, params: Query[ContactListParams]) -> dict[str, Any]:
     user = actor(request)
     return list_page(contacts_for(user), CONTACT_LIST, params, user)
 
 
-@router.get("/{contact_id}", response=ContactOut, summary="联系人详情")
+@router.get("/{contact_id}", response=ContactOut, summary=_("联系人详情"))
 def get_contact(request: HttpRequest, contact_id: RecordId) -> Contact:
     return get_visible_or_404(actor(request), _contacts(), pk=contact_id)
 
 
-@router.post("", response={201: ContactOut}, summary="新建联系人")
+@router.post("", response={201: ContactOut}, summary=_("新建联系人"))
 def create(request: HttpRequest, payload: ContactCreate) -> tuple[int, Contact]:
     user = actor(request)
     values, custom = _values(payload)
@@ -129,7 +130,7 @@ def create(request: HttpRequest, payload: ContactCreate) -> tuple[int, Contact]:
     return 201, _contacts().get(pk=contact.pk)
 
 
-@router.patch("/{contact_id}", response=ContactOut, summary="修改联系人")
+@router.patch("/{contact_id}", response=ContactOut, summary=_("修改联系人"))
 def patch(request: HttpRequest, contact_id: RecordId, payload: ContactPatch) -> Contact:
     user = actor(request)
     contact = get_visible_or_404(user, _contacts(), pk=contact_id)

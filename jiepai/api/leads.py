@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 
 from jiepai.api.auth import actor
@@ -88,14 +89,14 @@ class LeadFields(WriteSchema):
     city: str = char(Lead, "city")
     budget: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
     message: str = Field("", max_length=5000)
-    channel: RecordId | None = Field(None, description="渠道编号")
+    channel: RecordId | None = Field(None, description=_("渠道编号"))
     external_id: str = char(Lead, "external_id")
     source_detail: dict[str, Any] = {}
-    custom: dict[str, Any] = Field({}, description="自定义字段,键为字段键")
+    custom: dict[str, Any] = Field({}, description=_("自定义字段,键为字段键"))
 
 
 class LeadCreate(LeadFields):
-    owner: RecordId | None = Field(None, description="负责人编号(默认:销售本人)")
+    owner: RecordId | None = Field(None, description=_("负责人编号(默认:销售本人)"))
 
 
 class LeadPatch(LeadFields):
@@ -105,8 +106,8 @@ class LeadPatch(LeadFields):
 class LeadListParams(ListParams):
     """sort: created, score, company, due (响应截止); -created is the default."""
 
-    state: LeadState | None = Field(None, description="状态")
-    channel: RecordId | None = Field(None, description="渠道编号")
+    state: LeadState | None = Field(None, description=_("状态"))
+    channel: RecordId | None = Field(None, description=_("渠道编号"))
 
 
 LOOKUPS = {
@@ -119,18 +120,18 @@ def _leads() -> Any:
     return Lead.objects.select_related("owner", "channel")
 
 
-@router.get("", response=Page[LeadOut], summary="线索列表")
+@router.get("", response=Page[LeadOut], summary=_("线索列表"))
 def list_leads(request: HttpRequest, params: Query[LeadListParams]) -> dict[str, Any]:
     user = actor(request)
     return list_page(leads_for(user), LEAD_LIST, params, user)
 
 
-@router.get("/{lead_id}", response=LeadOut, summary="线索详情")
+@router.get("/{lead_id}", response=LeadOut, summary=_("线索详情"))
 def get_lead(request: HttpRequest, lead_id: RecordId) -> Lead:
     return get_visible_or_404(actor(request), _leads(), pk=lead_id)
 
 
-@router.post("", response={201: LeadOut}, summary="新建线索")
+@router.post("", response={201: LeadOut}, summary=_("新建线索"))
 def create(request: HttpRequest, payload: LeadCreate) -> tuple[int, Lead]:
     user = actor(request)
     values, custom = split_custom(payload)
@@ -138,7 +139,7 @@ def create(request: HttpRequest, payload: LeadCreate) -> tuple[int, Lead]:
     return 201, _leads().get(pk=lead.pk)
 
 
-@router.patch("/{lead_id}", response=LeadOut, summary="修改线索")
+@router.patch("/{lead_id}", response=LeadOut, summary=_("修改线索"))
 def patch(request: HttpRequest, lead_id: RecordId, payload: LeadPatch) -> Lead:
     user = actor(request)
     lead = get_visible_or_404(user, _leads(), pk=lead_id)

@@ -17,6 +17,7 @@ unknown/invisible ids: jiepai.api.errors turns them into JSON.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
@@ -42,9 +43,10 @@ class ReadableJSON(JSONRenderer):
 
 
 api = NinjaAPI(
-    title="节拍 CRM API",
+    # lazy: the schema and the docs page are built per request, in the reader's language
+    title=_("节拍 CRM API"),
     version="1",
-    description=(
+    description=_(
         "节拍 CRM 的 JSON 接口。认证:请求头 `Authorization: Bearer <令牌>`(在“API 令牌”页面创建),"
         "或浏览器登录会话。错误统一为 "
         '`{"detail": "...", "errors": {"字段": ["说明"]}}`,输入有误返回 400。'

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
 
 from jiepai.api.auth import actor
@@ -74,31 +75,31 @@ class OpportunityOut(Schema):
 
 
 class OpportunityFields(WriteSchema):
-    contact: RecordId | None = Field(None, description="主要联系人编号")
-    lead: RecordId | None = Field(None, description="来源线索编号")
+    contact: RecordId | None = Field(None, description=gettext_lazy("主要联系人编号"))
+    lead: RecordId | None = Field(None, description=gettext_lazy("来源线索编号"))
     amount: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
     expected_close_date: datetime.date | None = Field(None, description="YYYY-MM-DD")
     description: str = Field("", max_length=5000)
-    owner: RecordId | None = Field(None, description="负责人编号(默认:本人)")
+    owner: RecordId | None = Field(None, description=gettext_lazy("负责人编号(默认:本人)"))
     external_id: str = char(Opportunity, "external_id")
-    custom: dict[str, Any] = Field({}, description="自定义字段,键为字段键")
+    custom: dict[str, Any] = Field({}, description=gettext_lazy("自定义字段,键为字段键"))
 
 
 class OpportunityCreate(OpportunityFields):
     name: str = char(Opportunity, "name", required=True)
-    account: RecordId = Field(..., description="客户编号")
+    account: RecordId = Field(..., description=gettext_lazy("客户编号"))
 
 
 class OpportunityPatch(OpportunityFields):
     name: str = char(Opportunity, "name")
-    account: RecordId | None = Field(None, description="客户编号")
+    account: RecordId | None = Field(None, description=gettext_lazy("客户编号"))
 
 
 class OpportunityListParams(ListParams):
     """sort: amount, updated, close (预计成交日期); -updated is the default."""
 
-    stage: RecordId | None = Field(None, description="阶段编号")
-    account: RecordId | None = Field(None, description="客户编号")
+    stage: RecordId | None = Field(None, description=gettext_lazy("阶段编号"))
+    account: RecordId | None = Field(None, description=gettext_lazy("客户编号"))
 
 
 LOOKUPS = {
@@ -120,7 +121,7 @@ def _check_contact_on_account(values: dict[str, Any], current: Opportunity | Non
         raise ValidationError({"contact": [_("该联系人不属于所选客户")]})
 
 
-@router.get("", response=Page[OpportunityOut], summary="商机列表")
+@router.get("", response=Page[OpportunityOut], summary=gettext_lazy("商机列表"))
 def list_opportunities(
     request: HttpRequest, params: Query[OpportunityListParams]
 ) -> dict[str, Any]:
@@ -128,12 +129,12 @@ def list_opportunities(
     return list_page(opportunities_for(user), OPPORTUNITY_LIST, params, user)
 
 
-@router.get("/{opportunity_id}", response=OpportunityOut, summary="商机详情")
+@router.get("/{opportunity_id}", response=OpportunityOut, summary=gettext_lazy("商机详情"))
 def get_opportunity(request: HttpRequest, opportunity_id: RecordId) -> Opportunity:
     return get_visible_or_404(actor(request), _opportunities(), pk=opportunity_id)
 
 
-@router.post("", response={201: OpportunityOut}, summary="新建商机")
+@router.post("", response={201: OpportunityOut}, summary=gettext_lazy("新建商机"))
 def create(request: HttpRequest, payload: OpportunityCreate) -> tuple[int, Opportunity]:
     user = actor(request)
     values, custom = split_custom(payload)
@@ -143,7 +144,7 @@ def create(request: HttpRequest, payload: OpportunityCreate) -> tuple[int, Oppor
     return 201, _opportunities().get(pk=deal.pk)
 
 
-@router.patch("/{opportunity_id}", response=OpportunityOut, summary="修改商机")
+@router.patch("/{opportunity_id}", response=OpportunityOut, summary=gettext_lazy("修改商机"))
 def patch(request: HttpRequest, opportunity_id: RecordId, payload: OpportunityPatch) -> Opportunity:
     user = actor(request)
     deal = get_visible_or_404(user, _opportunities(), pk=opportunity_id)

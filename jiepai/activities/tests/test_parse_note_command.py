@@ -73,3 +73,19 @@ def test_human_output() -> None:
 def test_bad_now_is_a_clear_error() -> None:
     with pytest.raises(CommandError, match="ISO-8601"):
         run("明天", "--now", "yesterday")
+
+
+def test_human_output_and_help_in_english() -> None:
+    from django.utils import translation
+
+    with translation.override("en"):
+        out, _err = run("王主任说下周二看样机", "--now", "2026-02-26T09:00+08:00")
+        with pytest.raises(CommandError, match="is not an ISO-8601 time"):
+            run("明天", "--now", "yesterday")
+        from django.core.management import load_command_class
+
+        usage = load_command_class("jiepai.activities", "parse-note").create_parser(
+            "jiepai", "parse-note"
+        )
+        assert "Parse one follow-up note" in usage.format_help()
+    assert "Contact: 王主任" in out and "2026-03-03 (date only)" in out

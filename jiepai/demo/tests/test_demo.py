@@ -147,3 +147,39 @@ def test_incomplete_demo_leads_miss_what_their_raw_payload_lacks(db):
         aliases = {field: alias for alias, field in lead.channel.alias_map.items()}
         sent = lead.raw_payload.get(aliases.get(missing, missing))
         assert sent is None or missing in lead.field_errors  # not sent, or sent unreadable
+
+
+def test_demo_command_speaks_english_when_asked(db, capsys):
+    from django.utils import translation
+
+    with translation.override("en"):
+        call_command("demo", "--scale", str(SCALE))
+        call_command("demo", "--scale", str(SCALE))
+    out = capsys.readouterr().out
+    assert "Demo data loaded" in out and "log in with any of these accounts" in out
+    assert "nothing changed" in out
+
+
+def test_jiepai_language_chooses_the_language_of_the_command_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "JIEPAI_VAR_DIR": str(tmp_path), "JIEPAI_LANGUAGE": "en"}
+    english = subprocess.run(
+        [sys.executable, "-m", "jiepai.cli", "demo", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Load the demo data" in english and "Size multiplier" in english
+    env.pop("JIEPAI_LANGUAGE")
+    chinese = subprocess.run(
+        [sys.executable, "-m", "jiepai.cli", "demo", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "载入演示数据" in chinese

@@ -18,17 +18,21 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
+from django.utils.translation import gettext as _
 
 from jiepai.lib import notes
 
 
 class Command(BaseCommand):
-    help = "解析一句跟进记录:联系人、下一步、时间、痛点关键词、口语含义"
+    @property
+    def help(self) -> str:  # type: ignore[override]
+        """Worded when the parser is made, in the language JIEPAI_LANGUAGE chose."""
+        return _("解析一句跟进记录:联系人、下一步、时间、痛点关键词、口语含义")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("text", help="跟进记录原文")
-        parser.add_argument("--now", help="以此时间为“现在”(ISO-8601,默认当前时间)")
-        parser.add_argument("--json", action="store_true", help="输出 JSON")
+        parser.add_argument("text", help=_("跟进记录原文"))
+        parser.add_argument("--now", help=_("以此时间为“现在”(ISO-8601,默认当前时间)"))
+        parser.add_argument("--json", action="store_true", help=_("输出 JSON"))
 
     def handle(self, *args: Any, text: str, now: str | None, json: bool, **options: Any) -> None:
         moment = self._now(now)
@@ -40,17 +44,19 @@ class Command(BaseCommand):
             self.stdout.write(_dumps(data))
             return
         action = data["action"]
-        self.stdout.write(f"联系人: {data['contact'] or '—'}")
+        self.stdout.write(_("联系人: %(contact)s") % {"contact": data["contact"] or "—"})
         label = f"{action['label']} ({action['kind']})" if action else "—"
-        self.stdout.write(f"下一步: {label}")
+        self.stdout.write(_("下一步: %(action)s") % {"action": label})
         due = data["due"] or "—"
         if data["due"] and not data["due_has_time"]:
-            due = f"{due[:10]} (只有日期)"
-        self.stdout.write(f"时间:   {due}")
-        self.stdout.write(f"痛点:   {'、'.join(data['keywords']) or '—'}")
+            due = _("%(date)s (只有日期)") % {"date": due[:10]}
+        self.stdout.write(_("时间:   %(due)s") % {"due": due})
+        keywords = "、".join(data["keywords"]) or "—"
+        self.stdout.write(_("痛点:   %(keywords)s") % {"keywords": keywords})
         for phrase in data["phrases"]:
             self.stdout.write(
-                f"口语:   “{phrase['phrase']}” → {phrase['meaning']}({phrase['task']})"
+                _("口语:   “%(phrase)s” → %(meaning)s(%(task)s)")
+                % {"phrase": phrase["phrase"], "meaning": phrase["meaning"], "task": phrase["task"]}
             )
 
     def _now(self, value: str | None) -> datetime.datetime:
@@ -61,7 +67,8 @@ class Command(BaseCommand):
             moment = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError as exc:
             raise CommandError(
-                f"--now 不是 ISO-8601 时间: {value!r}(例: 2026-03-02T10:00+08:00)"
+                _("--now 不是 ISO-8601 时间: %(value)r(例: 2026-03-02T10:00+08:00)")
+                % {"value": value}
             ) from exc
         return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
