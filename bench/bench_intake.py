@@ -586,10 +586,16 @@ def main() -> None:
     print(f"\n== 1. intake_lead × {args.intakes} (after 50 warm-up calls) · load {load_average()}")
     # The database is kept between runs: seeded by the number of leads already on file, a rerun
     # sends new people (the same mixture) instead of exact repeats of the last run's leads.
-    from jiepai.intake.models import Lead
+    from jiepai.intake.models import ACTIVE_LEAD_STATES, Lead, LeadState
 
     on_file = Lead.objects.count()
     print(f"leads on file before this run: {on_file:,}")
+    # Reps work their leads: without this, every rerun would start with the reps holding all the
+    # leads earlier runs gave them (never contacted here), and routing's load count grows with
+    # them (the reps' capacity is set out of reach, so the count is not capped either).
+    closed = Lead.objects.filter(state__in=ACTIVE_LEAD_STATES).update(state=LeadState.DISQUALIFIED)
+    if closed:
+        print(f"closed {closed:,} active leads left by earlier runs: the reps start empty")
     run_rng = random.Random(SEED + 1 + on_file)
     bench_service(channel, payloads(args.intakes + 50, args.contacts, run_rng))
     if not args.skip_http:
