@@ -228,6 +228,48 @@ def bench_decision(region, users, rng: random.Random, routes: int) -> None:
     RoutingPolicy.objects.filter(key="round_robin").update(is_default=True)
 
 
+def bench_batch(users, rng: random.Random, count: int, capacity: int) -> None:
+    """route_leads over `count` fresh unassigned leads (the import's entry point), reps capped
+    at `capacity` active leads: most leads end in the unassigned queue, as they should."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from jiepai.intake.models import Lead
+    from jiepai.org.models import RepProfile
+    from jiepai.routing.batch import route_leads
+
+    print(f"\n== 3. route_leads: {count:,} leads at once, load cap {capacity}, {len(users)} reps")
+    saved = dict(RepProfile.objects.values_list("user_id", "capacity"))
+    RepProfile.objects.update(capacity=capacity)
+    ids: list[int] = []
+    for offset in range(0, count, 5000):
+        ids += [
+            lead.pk
+            for lead in Lead.objects.bulk_create(
+                [
+                    Lead(
+                        name=f"导入{offset + i}",
+                        company=f"导入公司{offset + i}",
+                        industry=rng.choice(INDUSTRIES),
+                        budget=rng.choice([None, 300_000, 900_000]),
+                    )
+                    for i in range(min(5000, count - offset))
+                ]
+            )
+        ]
+    load = os.getloadavg()[0]
+    wall, cpu = time.perf_counter(), time.process_time()
+    counts = route_leads(lead_ids=ids, now=timezone.now())
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(
+        f"route_leads({count:,}): {counts} in wall {wall:.2f} s · cpu {cpu:.2f} s "
+        f"({count / wall:,.0f} leads/s wall; load average before {load:.1f})"
+    )
+    for user_id, value in saved.items():
+        RepProfile.objects.filter(user_id=user_id).update(capacity=value)
+    connection.close()
+
+
 def start_worker() -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", "from jiepai.cli import main; main()", "worker", "--interval", "1"],
@@ -404,6 +446,13 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument(
+        "--batch", type=int, default=100_000, help="leads for route_leads (0: skip that part)"
+    )
+    parser.add_argument("--batch-capacity", type=int, default=8)
+    parser.add_argument(
+        "--parts", default="decision,batch,sweeper", help="which parts to run (comma-separated)"
+    )
+    parser.add_argument(
         "--far-kind",
         choices=["offers", "windows"],
         default="offers",
@@ -432,7 +481,13 @@ def main() -> None:
                 )
             print("with an extra index on intake_lead (owner_id, state)")
         region, users = build_team(args.reps, rng)
-        bench_decision(region, users, rng, args.routes)
+        parts = set(args.parts.split(","))
+        if "decision" in parts:
+            bench_decision(region, users, rng, args.routes)
+        if "batch" in parts and args.batch:
+            bench_batch(users, rng, args.batch, args.batch_capacity)
+        if "sweeper" not in parts:
+            return
         if args.far_kind == "windows":
             from jiepai.org.models import RepProfile
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
@@ -19,33 +20,14 @@ from jiepai.org.services import is_online
 from jiepai.pipeline.models import Opportunity
 from jiepai.routing import scoring
 from jiepai.routing.models import PolicyKind, RoutingPolicy
-
-
-def _pool_filter(policy: RoutingPolicy) -> tuple[Q | None, list[int]]:
-    """(the filter on users, the policy's department ids by path) for a policy's pool."""
-    # one query for both relations (a small cross product: departments × named reps)
-    departments: dict[int, str] = {}
-    rep_ids: set[int] = set()
-    for department_id, path, rep_id in RoutingPolicy.objects.filter(pk=policy.pk).values_list(
-        "departments__id", "departments__path", "reps__id"
-    ):
-        if department_id is not None:
-            departments[department_id] = path
-        if rep_id is not None:
-            rep_ids.add(rep_id)
-    if not departments and not rep_ids:
-        return None, []
-    rule = Q(pk__in=sorted(rep_ids))
-    for path in departments.values():
-        rule |= Q(role=Role.REP, department__path__startswith=path)
-    return rule, sorted(departments, key=departments.__getitem__)
+from jiepai.routing.policies import RoutingSettings, pool_filter, routing_settings
 
 
 def pool_users(policy: RoutingPolicy) -> QuerySet[User]:
     """Reps a policy routes to: its named reps, plus the reps of its departments (subtrees);
     every active rep when it names neither."""
     users = User.objects.filter(is_active=True, rep_profile__isnull=False)
-    rule, _departments = _pool_filter(policy)
+    rule = pool_filter(policy, routing_settings())
     return users.filter(role=Role.REP) if rule is None else users.filter(rule)
 
 
@@ -138,91 +120,180 @@ def load_candidates(
     return load_pool(policy=policy, lead=lead, now=now).candidates
 
 
-def load_pool(*, policy: RoutingPolicy, lead: Lead, now: datetime.datetime) -> Pool:
-    rule, department_ids = _pool_filter(policy)
-    users_qs = User.objects.filter(is_active=True, rep_profile__isnull=False)
-    users_qs = users_qs.filter(role=Role.REP) if rule is None else users_qs.filter(rule)
-    rows = list(users_qs.order_by("id").values_list(*CANDIDATE_COLUMNS))
-    ids = [row[0] for row in rows]
-    active = capped_active_counts(ids, max((row[5] for row in rows), default=0))
-    open_opps: dict[int, int] = {}
-    won_revenue: dict[int, float] = {}
-    conversion: dict[int, float] = {}
-    capability: dict[int, dict[str, int]] = {}
-    industry = lead.industry or ""
-    band = scoring.deal_size_band(lead.budget)
+def load_pool(
+    *,
+    policy: RoutingPolicy,
+    lead: Lead,
+    now: datetime.datetime,
+    settings: RoutingSettings | None = None,
+) -> Pool:
+    """A policy's candidates for one lead: two queries for round-robin (the reps' columns, their
+    capped loads), plus the figures the weighted pool or capability match scores."""
+    settings = settings or routing_settings()
+    rows = pool_rows(policy, settings)
+    active = capped_active_counts([row[0] for row in rows], max_capacity(rows))
+    figures = PoolFigures(policy, [row[0] for row in rows], now)
+    return Pool(
+        figures.candidates(rows, active, industry=lead.industry or "", budget=lead.budget, now=now),
+        settings.queue_department_id(policy),
+    )
 
-    if policy.kind == PolicyKind.WEIGHTED_POOL:
-        for row in (
-            Opportunity.objects.filter(owner_id__in=ids, stage__is_won=False, stage__is_lost=False)
-            .values("owner_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            open_opps[row["owner_id"]] = row["n"]
-        since = now - datetime.timedelta(days=policy.won_revenue_days)
-        for row in (
-            Opportunity.objects.filter(owner_id__in=ids, stage__is_won=True)
-            .filter(
-                Q(closed_at__gte=since) | Q(closed_at__isnull=True, stage_entered_at__gte=since)
-            )
-            .values("owner_id")
-            .annotate(total=Sum("amount"))
-            .order_by()
-        ):
-            won_revenue[row["owner_id"]] = float(row["total"] or Decimal(0))
-        if industry:
-            # conversion = converted ÷ every lead of that industry the rep was ever given
-            for row in (
-                Lead.objects.filter(owner_id__in=ids, industry=industry)
+
+def pool_rows(policy: RoutingPolicy, settings: RoutingSettings) -> list[tuple[Any, ...]]:
+    """The policy's reps as rows of CANDIDATE_COLUMNS, in rep-id order (one query)."""
+    users_qs = User.objects.filter(is_active=True, rep_profile__isnull=False)
+    rule = pool_filter(policy, settings)
+    users_qs = users_qs.filter(role=Role.REP) if rule is None else users_qs.filter(rule)
+    return list(users_qs.order_by("id").values_list(*CANDIDATE_COLUMNS))
+
+
+def max_capacity(rows: list[tuple[Any, ...]]) -> int:
+    return max((row[5] for row in rows), default=0)
+
+
+class PoolFigures:
+    """The figures a policy scores its reps on, loaded on first need and kept: the parts that do
+    not depend on the lead once, the per-industry (weighted pool) or per industry-and-band
+    (capability match) parts once per value. A batch of leads reuses one of these."""
+
+    def __init__(self, policy: RoutingPolicy, rep_ids: list[int], now: datetime.datetime):
+        self.policy = policy
+        self.ids = rep_ids
+        self.now = now
+        self._open: dict[int, int] | None = None
+        self._won: dict[int, float] | None = None
+        self._conversion: dict[str, dict[int, float]] = {}
+        self._capability: dict[tuple[str, str], dict[int, dict[str, int]]] = {}
+        self._online: dict[tuple[Any, ...], bool] = {}
+
+    def open_opportunities(self) -> dict[int, int]:
+        if self._open is None:
+            self._open = {
+                row["owner_id"]: row["n"]
+                for row in Opportunity.objects.filter(
+                    owner_id__in=self.ids, stage__is_won=False, stage__is_lost=False
+                )
+                .values("owner_id")
+                .annotate(n=Count("id"))
+                .order_by()
+            }
+        return self._open
+
+    def won_revenue(self) -> dict[int, float]:
+        if self._won is None:
+            since = self.now - datetime.timedelta(days=self.policy.won_revenue_days)
+            self._won = {
+                row["owner_id"]: float(row["total"] or Decimal(0))
+                for row in Opportunity.objects.filter(owner_id__in=self.ids, stage__is_won=True)
+                .filter(
+                    Q(closed_at__gte=since) | Q(closed_at__isnull=True, stage_entered_at__gte=since)
+                )
+                .values("owner_id")
+                .annotate(total=Sum("amount"))
+                .order_by()
+            }
+        return self._won
+
+    def conversion(self, industry: str) -> dict[int, float]:
+        """converted ÷ every lead of that industry the rep was ever given"""
+        if not industry:
+            return {}
+        if industry not in self._conversion:
+            self._conversion[industry] = {
+                row["owner_id"]: row["converted"] / row["total"]
+                for row in Lead.objects.filter(owner_id__in=self.ids, industry=industry)
                 .exclude(state__in=(LeadState.INCOMPLETE, LeadState.UNASSIGNED, LeadState.OFFERED))
                 .values("owner_id")
                 .annotate(
                     total=Count("id"), converted=Count("id", filter=Q(state=LeadState.CONVERTED))
                 )
                 .order_by()
-            ):
-                conversion[row["owner_id"]] = row["converted"] / row["total"]
+            }
+        return self._conversion[industry]
 
-    if policy.kind == PolicyKind.CAPABILITY_MATCH:
-        in_industry = (
-            Q(account__industry=industry) | Q(lead__industry=industry) if industry else Q(pk=None)
-        )
-        in_band = _band_filter(band) if band else Q(pk=None)
-        for row in (
-            Opportunity.objects.filter(owner_id__in=ids, stage__is_won=True)
-            .values("owner_id")
-            .annotate(
-                both=Count("id", filter=in_industry & in_band, distinct=True),
-                industry=Count("id", filter=in_industry, distinct=True),
-                band=Count("id", filter=in_band, distinct=True),
+    def capability(self, industry: str, band: str) -> dict[int, dict[str, int]]:
+        key = (industry, band)
+        if key not in self._capability:
+            in_industry = (
+                Q(account__industry=industry) | Q(lead__industry=industry)
+                if industry
+                else Q(pk=None)
             )
-            .order_by()
-        ):
-            capability[row["owner_id"]] = row
+            in_band = _band_filter(band) if band else Q(pk=None)
+            self._capability[key] = {
+                row["owner_id"]: row
+                for row in Opportunity.objects.filter(owner_id__in=self.ids, stage__is_won=True)
+                .values("owner_id")
+                .annotate(
+                    both=Count("id", filter=in_industry & in_band, distinct=True),
+                    industry=Count("id", filter=in_industry, distinct=True),
+                    band=Count("id", filter=in_band, distinct=True),
+                )
+                .order_by()
+            }
+        return self._capability[key]
 
-    candidates = []
-    for pk, username, display, first, last, capacity, paused, status, seen, skills, bands in rows:
-        won = capability.get(pk, {})
-        candidates.append(
-            scoring.Candidate(
-                rep_id=pk,
-                name=_display_name(display, first, last, username),
-                capacity=capacity,
-                active_leads=active.get(pk, 0),
-                paused=paused,
-                online=is_online(RepProfile(online_status=status, last_seen_at=seen), now),
-                open_opportunities=open_opps.get(pk, 0),
-                won_revenue=won_revenue.get(pk, 0.0),
-                industry_conversion=conversion.get(pk, 0.0),
-                won_in_industry_band=won.get("both", 0),
-                won_in_industry=won.get("industry", 0),
-                won_in_band=won.get("band", 0),
-                declares_industry=bool(industry) and industry in (skills or []),
-                declares_band=bool(band) and band in (bands or []),
+    def online(
+        self, pk: int, status: str, seen: datetime.datetime | None, now: datetime.datetime
+    ) -> bool:
+        """Presence at `now` (kept per rep: a batch asks for the same reps many times)."""
+        key = (pk, status, seen, now)
+        found = self._online.get(key)
+        if found is None:
+            profile = RepProfile(online_status=status, last_seen_at=seen)
+            found = self._online[key] = is_online(profile, now)
+        return found
+
+    def candidates(
+        self,
+        rows: list[tuple[Any, ...]],
+        active: dict[int, int],
+        *,
+        industry: str,
+        budget: Decimal | float | None,
+        now: datetime.datetime,
+    ) -> list[scoring.Candidate]:
+        band = scoring.deal_size_band(budget)
+        kind = self.policy.kind
+        weighted = kind == PolicyKind.WEIGHTED_POOL
+        open_opps = self.open_opportunities() if weighted else {}
+        won_revenue = self.won_revenue() if weighted else {}
+        conversion = self.conversion(industry) if weighted else {}
+        capability = self.capability(industry, band) if kind == PolicyKind.CAPABILITY_MATCH else {}
+        candidates = []
+        for (
+            pk,
+            username,
+            display,
+            first,
+            last,
+            capacity,
+            paused,
+            status,
+            seen,
+            skills,
+            bands,
+        ) in rows:
+            won = capability.get(pk, {})
+            candidates.append(
+                scoring.Candidate(
+                    rep_id=pk,
+                    name=_display_name(display, first, last, username),
+                    capacity=capacity,
+                    active_leads=active.get(pk, 0),
+                    paused=paused,
+                    online=self.online(pk, status, seen, now),
+                    open_opportunities=open_opps.get(pk, 0),
+                    won_revenue=won_revenue.get(pk, 0.0),
+                    industry_conversion=conversion.get(pk, 0.0),
+                    won_in_industry_band=won.get("both", 0),
+                    won_in_industry=won.get("industry", 0),
+                    won_in_band=won.get("band", 0),
+                    declares_industry=bool(industry) and industry in (skills or []),
+                    declares_band=bool(band) and band in (bands or []),
+                )
             )
-        )
-    return Pool(candidates, department_ids[0] if department_ids else None)
+        return candidates
 
 
 def nearest_managers(

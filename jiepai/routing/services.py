@@ -1,6 +1,7 @@
 """Routing use-cases: route a lead, claim an offer, mark contacted, reassign.
 
-Entry point for intake: `route_lead(lead=..., now=...)`.
+Entry point for intake: `route_lead(lead=..., now=...)`; for many leads at once (an import):
+`route_leads(lead_ids=..., now=...)` (jiepai.routing.batch).
 
 Concurrency. Every function here runs in one transaction and, when it takes several row locks,
 takes them in this order so two of them can never wait on each other:
@@ -35,7 +36,8 @@ from jiepai.intake.models import ACTIVE_LEAD_STATES, Lead, LeadState
 from jiepai.notify.services import notify
 from jiepai.org.models import RepProfile, Role, User
 from jiepai.org.visibility import can_see, subtree_department_ids
-from jiepai.routing import conditions, scoring
+from jiepai.routing import scoring
+from jiepai.routing.batch import route_leads as route_leads  # the import's entry point
 from jiepai.routing.candidates import (
     Pool,
     active_lead_counts,
@@ -58,6 +60,7 @@ from jiepai.routing.models import (
     RoutingPolicy,
     RoutingRule,
 )
+from jiepai.routing.policies import routing_settings, select_policy
 
 #: states from which a lead may be routed automatically
 ROUTABLE_STATES = (LeadState.UNASSIGNED,)
@@ -88,38 +91,6 @@ class RoutingDecision:
 
 
 # --- choosing the policy ------------------------------------------------------------------
-
-
-def select_policy(lead: Lead) -> tuple[RoutingPolicy | None, RoutingRule | None, str, list[str]]:
-    """(policy, matching rule, where it came from, rule errors) for a lead.
-
-    Rules in priority order first (the first whose condition holds), then the channel's policy
-    key, then the default policy. A rule whose condition fails to evaluate is skipped and named
-    in the errors (it was valid when saved; the lead's data made it fail).
-    """
-    errors: list[str] = []
-    rules = list(
-        RoutingRule.objects.filter(active=True, policy__active=True).select_related("policy")
-    )
-    if rules:
-        names = conditions.lead_names(lead)
-        for rule in rules:
-            try:
-                if conditions.evaluate(rule.condition, names):
-                    return rule.policy, rule, "rule", errors
-            except Exception as exc:  # a bad rule must never stop a lead being routed
-                errors.append(f"{rule.name}: {exc}")
-    key = lead.channel.routing_policy if lead.channel_id and lead.channel else ""
-    if key:
-        policy = RoutingPolicy.objects.filter(key=key, active=True).first()
-        if policy is not None:
-            return policy, None, "channel", errors
-    return (
-        RoutingPolicy.objects.filter(is_default=True, active=True).first(),
-        None,
-        "default",
-        errors,
-    )
 
 
 def _decide(
@@ -219,9 +190,7 @@ def _end_assignment(lead: Lead, reason: str, now: datetime.datetime) -> None:
 
 
 def _queue_department_id(policy: RoutingPolicy | None) -> int | None:
-    if policy is None:
-        return None
-    return policy.departments.order_by("path").values_list("id", flat=True).first()
+    return routing_settings().queue_department_id(policy)
 
 
 def _set_routing(
