@@ -20,6 +20,7 @@ from jiepai.activities.models import (
     GeoStatus,
     Task,
     Visit,
+    VisitFlag,
 )
 from jiepai.activities.selectors import user_zone
 from jiepai.lib.notes import DEFAULT_VOCABULARY, parse_note
@@ -199,6 +200,10 @@ def _visits(demo: Demo, rng: random.Random) -> int:
                     )
                     _position_flags(visit, position, settings_row, moment)
                     _clock_flag(visit, visit.client_started_at, moment, settings_row)
+                    # raised at check-in, so the review queue dates them then, not at loading
+                    VisitFlag.objects.filter(visit=visit).update(
+                        created_at=moment, updated_at=moment
+                    )
                     made += 1
             evaluate_rep_window(rep=rep, now=demo.now)
     return made
