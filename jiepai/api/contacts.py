@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from ninja import Field, Query, Router, Schema
 
 from jiepai.api.auth import actor
@@ -97,7 +98,10 @@ class ContactListParams(ListParams):
     role: ContactRole | None = Field(None, description=_("决策链角色"))
 
 
-LOOKUPS = {"account": visible(Account, "客户"), "owner": assignable_owner}
+LOOKUPS = {
+    "account": visible(Account, pgettext_lazy("api record", "客户")),
+    "owner": assignable_owner,
+}
 
 
 def _contacts() -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from ninja import Field, Query, Router, Schema
 
 from jiepai.api.auth import actor
@@ -111,7 +112,7 @@ class LeadListParams(ListParams):
 
 
 LOOKUPS = {
-    "channel": any_row(lambda: Channel.objects.all(), "渠道"),
+    "channel": any_row(lambda: Channel.objects.all(), pgettext_lazy("api record", "渠道")),
     "owner": assignable_owner,
 }
 

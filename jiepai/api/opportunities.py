@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from ninja import Field, Query, Router, Schema
 
 from jiepai.api.auth import actor
@@ -103,9 +103,9 @@ class OpportunityListParams(ListParams):
 
 
 LOOKUPS = {
-    "account": visible(Account, "客户"),
-    "contact": visible(Contact, "联系人"),
-    "lead": visible(Lead, "线索"),
+    "account": visible(Account, pgettext_lazy("api record", "客户")),
+    "contact": visible(Contact, pgettext_lazy("api record", "联系人")),
+    "lead": visible(Lead, pgettext_lazy("api record", "线索")),
     "owner": assignable_owner,
 }
 

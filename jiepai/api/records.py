@@ -12,7 +12,9 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
@@ -36,11 +38,13 @@ class WriteSchema(Schema):
 
 
 class ListParams(Schema):
-    q: str = Field("", max_length=100, description="搜索文本")
-    owner: str = Field("", max_length=20, description="负责人编号,或 me(本人)")
-    sort: str = Field("", max_length=40, description="排序键(见各列表),前加 - 表示倒序")
-    limit: int = Field(50, ge=1, le=MAX_LIMIT, description="每页条数")
-    offset: int = Field(0, ge=0, le=10**9, description="跳过条数")
+    q: str = Field("", max_length=100, description=gettext_lazy("搜索文本"))
+    owner: str = Field("", max_length=20, description=gettext_lazy("负责人编号,或 me(本人)"))
+    sort: str = Field(
+        "", max_length=40, description=gettext_lazy("排序键(见各列表),前加 - 表示倒序")
+    )
+    limit: int = Field(50, ge=1, le=MAX_LIMIT, description=gettext_lazy("每页条数"))
+    offset: int = Field(0, ge=0, le=10**9, description=gettext_lazy("跳过条数"))
 
 
 class Page(Schema, Generic[T]):
@@ -97,8 +101,9 @@ class RefError(Exception):
     """An id in the input that does not name a record the caller may use."""
 
 
-def visible(model: type[models.Model], label: str) -> Lookup:
-    """A lookup of `model` rows through the caller's visibility."""
+def visible(model: type[models.Model], label: str | Promise) -> Lookup:
+    """A lookup of `model` rows through the caller's visibility. `label` names the record in
+    the error (pass it lazily translated: pgettext_lazy("api record", "客户"))."""
 
     def lookup(user: User, pk: int) -> models.Model:
         found = visible_to(user, model._default_manager.filter(pk=pk)).first()
@@ -109,7 +114,7 @@ def visible(model: type[models.Model], label: str) -> Lookup:
     return lookup
 
 
-def any_row(queryset_factory: Callable[[], models.QuerySet], label: str) -> Lookup:
+def any_row(queryset_factory: Callable[[], models.QuerySet], label: str | Promise) -> Lookup:
     """A lookup of configuration rows (channels, stages) that everyone may refer to."""
 
     def lookup(user: User, pk: int) -> models.Model:

@@ -35,3 +35,22 @@ def test_docs_page_title_follows_the_language(db):
     client = Client()
     client.cookies["django_language"] = "en"
     assert "Jiepai CRM API" in client.get("/api/v1/docs").content.decode()
+
+
+def test_unknown_record_error_names_the_record_in_english(people, api_as):
+    api = api_as(people.rep)
+    api.client.cookies["django_language"] = "en"
+    answer = api.post("/opportunities", {"name": "x", "account": 424242})
+    assert answer.status_code == 400
+    assert answer.json()["errors"]["account"] == [
+        "Account with ID 424242 does not exist or access denied"
+    ]
+    api.client.cookies["django_language"] = "zh-hans"
+    answer = api.post("/opportunities", {"name": "x", "account": 424242})
+    assert answer.json()["errors"]["account"] == ["编号 424242 的客户不存在或无权访问"]
+
+
+def test_list_parameters_are_described_in_english(db):
+    leads = schema("en")["paths"]["/api/v1/leads"]["get"]["parameters"]
+    described = {p["name"]: p.get("description") for p in leads}
+    assert described["limit"] == "Rows per page"
