@@ -6,8 +6,9 @@ import json
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, load_command_class
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from jiepai.activities.models import NextActionKind
 
@@ -76,14 +77,10 @@ def test_bad_now_is_a_clear_error() -> None:
 
 
 def test_human_output_and_help_in_english() -> None:
-    from django.utils import translation
-
     with translation.override("en"):
         out, _err = run("王主任说下周二看样机", "--now", "2026-02-26T09:00+08:00")
         with pytest.raises(CommandError, match="is not an ISO-8601 time"):
             run("明天", "--now", "yesterday")
-        from django.core.management import load_command_class
-
         usage = load_command_class("jiepai.activities", "parse-note").create_parser(
             "jiepai", "parse-note"
         )
