@@ -24,9 +24,10 @@ import datetime
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Model
+from django.db.models import Model
 
 from jiepai.core.entities import model_for
 from jiepai.dedup.keys import BLOCKING_KINDS, Keys, stored_kinds
@@ -67,36 +68,41 @@ def _batched(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + _BATCH]
 
 
+def _matching_keys(
+    entity: str, stored: set[Pair], select: str, group: str = ""
+) -> Iterable[tuple[Any, ...]]:
+    """Rows of the key table for the stored (kind, value) pairs, an IN list of values at a time
+    (plain SQL: the ORM's compiling of a 900-value IN list cost more than the query)."""
+    table = MatchKey._meta.db_table
+    kinds = sorted({kind for kind, _value in stored})
+    values = sorted({value for _kind, value in stored})
+    kind_marks = ", ".join(["%s"] * len(kinds))
+    with connection.cursor() as cursor:
+        for batch in _batched(values):
+            cursor.execute(
+                f"SELECT {select} FROM {table} WHERE entity = %s "  # noqa: S608 (names from code)
+                f"AND kind IN ({kind_marks}) AND value IN ({', '.join(['%s'] * len(batch))})"
+                f"{group}",
+                [entity, *kinds, *batch],
+            )
+            yield from cursor.fetchall()
+
+
 def _stored_counts(entity: str, stored: set[Pair]) -> Counter[Pair]:
     """How many records hold each stored (kind, value)."""
     counts: Counter[Pair] = Counter()
-    kinds = {kind for kind, _value in stored}
-    values = sorted({value for _kind, value in stored})
-    for batch in _batched(values):
-        for row in (
-            MatchKey.objects.filter(entity=entity, kind__in=kinds, value__in=batch)
-            .values("kind", "value")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            pair = (row["kind"], row["value"])
-            if pair in stored:
-                counts[pair] = row["n"]
+    rows = _matching_keys(entity, stored, "kind, value, COUNT(*)", " GROUP BY kind, value")
+    for kind, value, number in rows:
+        if (kind, value) in stored:
+            counts[(kind, value)] = number
     return counts
 
 
 def _stored_holders(entity: str, stored: set[Pair]) -> dict[Pair, list[int]]:
     holders: dict[Pair, list[int]] = {}
-    kinds = {kind for kind, _value in stored}
-    values = sorted({value for _kind, value in stored})
-    for batch in _batched(values):
-        for kind, value, object_id in (
-            MatchKey.objects.filter(entity=entity, kind__in=kinds, value__in=batch)
-            .order_by()
-            .values_list("kind", "value", "object_id")
-        ):
-            if (kind, value) in stored:
-                holders.setdefault((kind, value), []).append(object_id)
+    for kind, value, object_id in _matching_keys(entity, stored, "kind, value, object_id"):
+        if (kind, value) in stored:
+            holders.setdefault((kind, value), []).append(object_id)
     return holders
 
 
@@ -137,29 +143,40 @@ def find_duplicates_batch(
     names = {("name", keys["name"][0]) for keys in keys_per_item if keys.get("name")}
     name_count = _stored_counts(entity, names) if names else Counter()
 
-    def looked_up(pair: Pair, counts: Counter[Pair]) -> int:
-        kind, value = pair
-        return sum(counts[(s, value)] for s in stored_kinds(kind))
-
+    stored_as = {kind: stored_kinds(kind) for kind in BLOCKING_KINDS}
+    # how many stored records hold each looked-up key (over the stored kinds it meets)
+    held = {
+        (kind, value): sum(stored_count.get((s, value), 0) for s in stored_as[kind])
+        for kind, value in wanted
+    }
     # Holders only of keys that are not generic already (the list can only add holders).
     useful = {
         (s, value)
-        for kind, value in wanted
-        if looked_up((kind, value), stored_count) <= cap
-        for s in stored_kinds(kind)
-        if stored_count[(s, value)]
+        for (kind, value), number in held.items()
+        if number <= cap
+        for s in stored_as[kind]
+        if stored_count.get((s, value))
     }
     holders = _stored_holders(entity, useful) if useful else {}
     features = stored_features(entity, sorted({pk for ids in holders.values() for pk in ids}))
 
     earlier: dict[Pair, list[int]] = {}  # stored-as (kind, value) → indexes of earlier items
-    earlier_count: Counter[Pair] = Counter()
     earlier_names: Counter[str] = Counter()
     for index, keys in enumerate(keys_per_item):
         own = _pairs(keys, BLOCKING_KINDS)
-        counts = {
-            pair: looked_up(pair, stored_count) + looked_up(pair, earlier_count) for pair in own
-        }
+        counts: dict[Pair, int] = {}
+        ids: set[int] = set()
+        others: set[int] = set()
+        for pair in own:
+            kind, value = pair
+            meets = [(s, value) for s in stored_as[kind]]
+            number = held[pair] + sum(len(earlier.get(key, ())) for key in meets)
+            counts[pair] = number
+            if number > cap:
+                continue  # a generic key: evidence of nothing
+            for key in meets:
+                ids.update(holders.get(key, ()))
+                others.update(earlier.get(key, ()))
         name = keys["name"][0] if keys.get("name") else ""
         names_held = max(1, name_count[("name", name)] + earlier_names[name]) if name else 1
 
@@ -168,18 +185,9 @@ def find_duplicates_batch(
         ) -> int:
             if kind == "name":
                 return names_held
-            held = counts.get((kind, value))
-            return 2 if held is None else held + 1  # the item itself holds the key too
+            number = counts.get((kind, value))
+            return 2 if number is None else number + 1  # the item itself holds the key too
 
-        ids: set[int] = set()
-        others: set[int] = set()
-        for pair in own:
-            if counts[pair] > cap:
-                continue  # a generic key: evidence of nothing
-            kind, value = pair
-            for s in stored_kinds(kind):
-                ids.update(holders.get((s, value), ()))
-                others.update(earlier.get((s, value), ()))
         found = results[index]
         for pk in ids:
             match = score(entity, keys, features.get(pk, {}), counts=count, generic=cap)
@@ -191,7 +199,6 @@ def find_duplicates_batch(
                 found.append(BatchCandidate(None, other, match.confidence, match.reasons))
         for pair in own:
             earlier.setdefault(pair, []).append(index)
-            earlier_count[pair] += 1
         if name:
             earlier_names[name] += 1
 

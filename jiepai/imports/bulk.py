@@ -12,8 +12,10 @@ none either). A test compares the rows both write.
 
 from __future__ import annotations
 
+import datetime
 import sqlite3
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from functools import cache
 from itertools import chain
 from operator import itemgetter
@@ -21,9 +23,12 @@ from typing import Any
 
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
 
 MAX_ROWS = 1000  # rows per INSERT statement
 
+#: values that cannot change between two rows that share them
+_IMMUTABLE = frozenset({datetime.datetime, datetime.date, datetime.time, Decimal, str, int, float})
 _AUTO = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 
@@ -65,8 +70,18 @@ class _Plan:
         self.tail = f" RETURNING {quote(self.pk.column)}"
         self.one_row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
         self.get = itemgetter(*(f.attname for f in self.fields))
-        self.pre_save = [(i, f) for i, f in enumerate(self.fields) if _has_pre_save(f)]
+        # auto_now(_add) timestamps take the time of the INSERT, one for all its rows
+        self.stamped = [
+            f.attname
+            for f in self.fields
+            if _has_pre_save(f) and isinstance(f, models.DateTimeField)
+        ]
+        self.pre_save = [
+            f for f in self.fields if _has_pre_save(f) and f.attname not in self.stamped
+        ]
         self.convert: list[tuple[int, type | None, Callable[[Any], Any], Any]] = []
+        # the last value converted per column: one `now` written on every row is converted once
+        self.last: list[tuple[Any, Any]] = [(None, None)] * len(self.fields)
         for i, field in enumerate(self.fields):
 
             def prep(value: Any, field: models.Field = field) -> Any:
@@ -81,19 +96,31 @@ class _Plan:
         limit = _parameter_limit(connection)
         self.rows_per_insert = max(1, min(MAX_ROWS, limit // max(1, len(self.fields))))
 
-    def values(self, instance: models.Model) -> list[Any]:
-        for _i, field in self.pre_save:
+    def values(self, instance: models.Model, now: datetime.datetime) -> list[Any]:
+        state = instance.__dict__
+        for attname in self.stamped:
+            state[attname] = now
+        for field in self.pre_save:
             field.pre_save(instance, True)
-        row = list(self.get(instance.__dict__))
+        return self.converted(list(self.get(state)))
+
+    def converted(self, row: list[Any]) -> list[Any]:
         for i, plain, prep, empty in self.convert:
             value = row[i]
             kind = type(value)
             if value is None or kind is plain:
                 continue
-            if empty and not value and kind in empty:
-                row[i] = empty[kind]
-            else:
+            if empty:
+                row[i] = empty[kind] if not value and kind in empty else prep(value)
+                continue
+            if kind not in _IMMUTABLE:
                 row[i] = prep(value)
+                continue
+            last, converted = self.last[i]
+            if value is not last:
+                converted = prep(value)
+                self.last[i] = (value, converted)
+            row[i] = converted
         return row
 
 
@@ -112,6 +139,23 @@ def _plan(model: type[models.Model], alias: str) -> _Plan:
     return _Plan(model, connections[alias])
 
 
+def insert_rows(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, using: str = "default"
+) -> None:
+    """Insert rows given as {attname: value} for every column but the id — no model instance
+    to build per row (events, ledger rows). Values are converted as for insert_instances."""
+    if not rows:
+        return
+    connection = connections[using]
+    if not connection.features.can_return_rows_from_bulk_insert:
+        model._default_manager.using(using).bulk_create([model(**row) for row in rows])
+        return
+    plan = _plan(model, using)
+    assert not plan.pre_save, "models with auto_now fields go through insert_instances"
+    params = [plan.converted(list(plan.get(row))) for row in rows]
+    _execute(connection, plan, params)
+
+
 def insert_instances(instances: Sequence[models.Model], *, using: str = "default") -> None:
     """Insert new, unsaved instances of one model; sets each one's pk (and marks it saved)."""
     if not instances:
@@ -122,9 +166,19 @@ def insert_instances(instances: Sequence[models.Model], *, using: str = "default
         model._default_manager.using(using).bulk_create(list(instances))
         return
     plan = _plan(model, using)
-    rows = [plan.values(instance) for instance in instances]
-    step = plan.rows_per_insert
+    now = timezone.now()
+    ids = _execute(connection, plan, [plan.values(instance, now) for instance in instances])
     attname = plan.pk.attname
+    for instance, pk in zip(instances, ids, strict=True):
+        setattr(instance, attname, pk)
+        instance._state.adding = False
+        instance._state.db = using
+
+
+def _execute(connection: BaseDatabaseWrapper, plan: _Plan, rows: list[list[Any]]) -> list[Any]:
+    """The multi-row INSERTs; the new ids in row order."""
+    ids: list[Any] = []
+    step = plan.rows_per_insert
     with connection.cursor() as cursor:
         for start in range(0, len(rows), step):
             batch = rows[start : start + step]
@@ -132,8 +186,5 @@ def insert_instances(instances: Sequence[models.Model], *, using: str = "default
                 plan.head + ", ".join([plan.one_row] * len(batch)) + plan.tail,
                 list(chain.from_iterable(batch)),
             )
-            ids = [row[0] for row in cursor.fetchall()]
-            for instance, pk in zip(instances[start : start + step], ids, strict=True):
-                setattr(instance, attname, pk)
-                instance._state.adding = False
-                instance._state.db = using
+            ids.extend(row[0] for row in cursor.fetchall())
+    return ids

@@ -38,9 +38,8 @@ from jiepai.imports.models import (
 )
 from jiepai.imports.readers import ReadError, Table, open_table
 from jiepai.imports.runner import ImportRunner, RowResult, max_rows
-from jiepai.intake.models import Lead
 from jiepai.org.models import User
-from jiepai.routing.services import route_lead
+from jiepai.routing.batch import route_leads
 
 logger = logging.getLogger(__name__)
 
@@ -221,9 +220,12 @@ def queue_job(job: ImportJob) -> bool:
     return True
 
 
-def run_job(job: ImportJob, *, now: datetime.datetime | None = None) -> ImportJob:
-    """Import the whole file. A run that stops half-way leaves its committed chunks (each one
-    whole) and the job `failed`; running it again skips what was written (the ledger)."""
+def run_job(
+    job: ImportJob, *, now: datetime.datetime | None = None, route: bool = True
+) -> ImportJob:
+    """Import the whole file, then route the leads it created (`route`). A run that stops
+    half-way leaves its committed chunks (each one whole) and the job `failed`; running it
+    again skips what was written (the ledger) and routes what is still unassigned."""
     now = now or timezone.now()
     # Compare-and-set: one worker takes the job; a duplicate task finds it already running.
     claimed = ImportJob.objects.filter(
@@ -262,12 +264,8 @@ def run_job(job: ImportJob, *, now: datetime.datetime | None = None) -> ImportJo
         unmatched=runner.unmatched,
     )
     job.refresh_from_db()
-    if job.entity == "lead":
-        # Routing runs one lead per transaction at its own pace (route_lead takes ~10 ms a
-        # lead), so it is a task of its own after the import rather than part of it.
-        from jiepai.imports.tasks import route_imported_leads
-
-        route_imported_leads.enqueue(job_id=job.pk)
+    if route and job.entity == "lead":
+        route_created_leads(job, now=now)
     return job
 
 
@@ -288,19 +286,16 @@ def _fail(job: ImportJob, message: str) -> ImportJob:
     return job
 
 
-def route_leads(lead_ids: list[int], *, actor: User | None, now: datetime.datetime) -> int:
-    """Route imported leads that still have no owner through jiepai.routing (each lead in its
-    own transaction, so a lead claimed meanwhile is left alone); returns how many were routed."""
-    routed = 0
-    for start in range(0, len(lead_ids), 500):
-        batch = lead_ids[start : start + 500]
-        for lead in Lead.objects.filter(pk__in=batch, owner__isnull=True, state="unassigned"):
-            try:
-                route_lead(lead=lead, now=now, actor=actor)
-                routed += 1
-            except Exception:  # a routing failure leaves the lead in its queue
-                logger.exception("routing imported lead %s failed", lead.pk)
-    return routed
+def route_created_leads(job: ImportJob, *, now: datetime.datetime) -> dict[str, int]:
+    """Route the leads the job created that still have no owner, all at once
+    (jiepai.routing.batch.route_leads: the decisions route_lead makes one by one, one summary
+    notification per person). A routing failure is logged and leaves the leads in their
+    queue, where the sweeper and managers see them; the import itself stands."""
+    try:
+        return route_leads(lead_ids=imported_lead_ids(job), now=now, actor=job.created_by)
+    except Exception:
+        logger.exception("routing the leads of import job %s failed", job.pk)
+        return {}
 
 
 def visible_jobs(user: User) -> models.QuerySet[ImportJob]:

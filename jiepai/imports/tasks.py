@@ -6,7 +6,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from jiepai.imports.models import ImportJob
-from jiepai.imports.services import imported_lead_ids, route_leads, run_job
+from jiepai.imports.services import route_created_leads, run_job
 
 
 @task()
@@ -19,8 +19,10 @@ def run_import_job(job_id: int) -> str:
 
 @task()
 def route_imported_leads(job_id: int) -> int:
-    """Route the leads a job created that still have no owner; returns how many were routed."""
+    """Route again the leads a job created that still have no owner (the import routes them
+    when it ends); returns how many were routed."""
     job = ImportJob.objects.filter(pk=job_id).select_related("created_by").first()
     if job is None:
         return 0
-    return route_leads(imported_lead_ids(job), actor=job.created_by, now=timezone.now())
+    counts = route_created_leads(job, now=timezone.now())
+    return sum(counts.get(k, 0) for k in ("assigned", "offered", "unassigned"))

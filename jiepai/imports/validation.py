@@ -17,7 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.db.models import signals
+from django.db.models.base import ModelState
 
 from jiepai.core.entities import entity_of
 from jiepai.customfields.models import FieldDefinition
@@ -47,9 +50,33 @@ class RecordBuilder:
             for f in meta.concrete_fields
             if isinstance(f, models.CharField | models.TextField)
         }
+        # Text a field takes as it is: a str within max_length is all such a field's clean
+        # checks (no choices, no validator but the length), so it needs no call per row.
+        self.plain_text = {
+            f.name: f.validators[0].limit_value if f.validators else 0
+            for f in self.fields
+            if isinstance(f, models.CharField | models.TextField)
+            and not f.choices
+            and f.editable
+            and len(f.validators) <= 1
+            and all(type(v) is MaxLengthValidator for v in f.validators)
+        }
         self.has_clean = model.clean is not models.Model.clean
         self.has_constraints = any(constraints for _m, constraints in model().get_constraints())
         self.entity = entity_of(model())
+        # A new instance is a copy of one made here (Model() works out ~35 defaults and sets
+        # them one by one); defaults made by a callable (dict, list, now) are made again per
+        # row, as Model() does. Models that listen to init signals are made the usual way.
+        blank = model()
+        self._template = {k: v for k, v in blank.__dict__.items() if k != "_state"}
+        self._fresh = [
+            (f.attname, f.get_default)
+            for f in meta.concrete_fields
+            if f.has_default() and callable(f.default)
+        ]
+        self._copyable = not (
+            signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
+        )
         self._seen: dict[str, dict[tuple[type, Any], _Outcome]] = {f.name: {} for f in self.fields}
 
     def build(
@@ -57,7 +84,7 @@ class RecordBuilder:
     ) -> models.Model:
         """The validated, unsaved instance build_record(model, values=, custom=, definitions=,
         trusted=) returns; raises the ValidationError it raises."""
-        instance = self.model()
+        instance = self._new()
         self._apply(instance, values)
         errors: dict[str, list[str]] = {}
         field_errors = self._clean_fields(instance, set(trusted))
@@ -73,6 +100,17 @@ class RecordBuilder:
         instance.custom = cleaned  # type: ignore[attr-defined]
         if errors:
             raise ValidationError(errors)
+        return instance
+
+    def _new(self) -> models.Model:
+        if not self._copyable:
+            return self.model()
+        instance = self.model.__new__(self.model)
+        instance._state = ModelState()
+        state = instance.__dict__
+        state.update(self._template)
+        for attname, make in self._fresh:
+            state[attname] = make()
         return instance
 
     def _apply(self, instance: models.Model, values: dict[str, Any]) -> None:
@@ -101,6 +139,9 @@ class RecordBuilder:
             )
             if field.blank and raw in field.empty_values:
                 continue
+            limit = self.plain_text.get(field.name)
+            if limit is not None and type(raw) is str and raw and (not limit or len(raw) <= limit):
+                continue  # what field.clean(raw) returns: raw itself
             seen = self._seen[field.name]
             # keyed by type too: 1, 1.0 and True are equal keys but not equal values here
             key = (type(raw), raw) if type(raw) in _CACHEABLE else None

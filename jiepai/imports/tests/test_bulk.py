@@ -10,7 +10,7 @@ import pytest
 from django.db import models
 
 from jiepai.events.models import Event
-from jiepai.imports.bulk import insert_instances
+from jiepai.imports.bulk import insert_instances, insert_rows
 from jiepai.intake.models import Channel, Lead
 
 NOW = datetime.datetime(2026, 2, 17, 1, 0, tzinfo=datetime.UTC)
@@ -87,3 +87,23 @@ def test_many_rows_go_in_several_statements(people):
     assert Lead.objects.count() == 2300
     assert [lead.name for lead in Lead.objects.order_by("pk")] == [lead.name for lead in leads]
     assert Lead.objects.get(pk=leads[-1].pk).name == "客户2299"
+
+
+@pytest.mark.django_db
+def test_rows_given_as_values_are_written_as_bulk_create_writes_them(people):
+    def event(i: int) -> dict[str, Any]:
+        return {
+            "created_at": NOW,
+            "actor_id": people.rep.pk if i % 2 else None,
+            "subject_type": "lead",
+            "subject_id": i,
+            "verb": "lead.created",
+            "before": {},
+            "after": {"name": "张伟", "custom": {"visit_on": "2026-03-01"}},
+            "data": {"import_row": i, "import_job": "x"},
+        }
+
+    insert_rows(Event, [event(i) for i in range(3)])
+    Event.objects.bulk_create([Event(**event(i)) for i in range(3)])
+    rows = [{**r, "id": 0} for r in Event.objects.order_by("pk").values()]
+    assert rows[:3] == rows[3:]

@@ -86,3 +86,12 @@ def test_contacts_with_constraints_are_built_alike(people):
         ({"name": "", "owner": people.rep}, {}, ("owner",)),
     ]
     assert _compare(Contact, rows)[:3] == ["ok", "errors", "errors"]
+
+
+@pytest.mark.django_db
+def test_built_instances_do_not_share_mutable_defaults():
+    builder = RecordBuilder(Lead, definitions=[])
+    one, two = (builder.build(values={"name": n, "state": "unassigned"}, custom={}, trusted=())
+                for n in ("张伟", "李娜"))  # fmt: skip
+    assert one.raw_payload == {} and one.raw_payload is not two.raw_payload
+    assert one._state.adding and one.pk is None
