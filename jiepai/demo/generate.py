@@ -39,7 +39,7 @@ from jiepai.org.models import Department, OnlineStatus, RepProfile, Role, User
 from jiepai.org.services import create_department, create_user
 from jiepai.pipeline.demo import mark_stalls, stall_events
 from jiepai.pipeline.models import Opportunity, Pipeline, Stage
-from jiepai.routing.demo import make_routing
+from jiepai.routing.demo import CHANNEL_POLICIES, make_routing
 
 SEED = 20240601
 PASSWORD = "demo1234"
@@ -627,6 +627,7 @@ def make_leads(demo: Demo) -> None:
     times = demo.rng("lead-times")
     arrivals = sorted((demo.ago(times, DAYS, recent_bias=1.4) for _ in range(total)), reverse=True)
     mix = LeadMix(demo, rng)
+    pooled = [c for c in channels if CHANNEL_POLICIES.get(c.slug) == "weighted_pool"]
     accounts_in: dict[str, list[Account]] = {region: [] for region in data.REGIONS}
     for account in demo.accounts:
         accounts_in[demo.region_of(account.province)].append(account)
@@ -637,6 +638,8 @@ def make_leads(demo: Demo) -> None:
         province = rng.choice(provinces)
         region = demo.region_of(province)
         state, owner = mix.fit(state, region=region, created=created)
+        if state == LeadState.OFFERED and pooled and channel not in pooled:
+            channel = rng.choice(pooled)  # only the weighted pool offers leads to reps
         created = mix.arrival(state, channel, created)
         # A qualified or converted lead is almost always a known account by now.
         known = 0.9 if state in (LeadState.QUALIFIED, LeadState.CONVERTED) else 0.3

@@ -72,6 +72,8 @@ def test_demo_reps_have_open_offers_to_claim(demo):
     offered = Lead.objects.filter(state="offered")
     rounds = OfferRound.objects.filter(state="open")
     assert offered.exists() and rounds.count() == offered.count()
+    assert set(offered.values_list("channel__routing_policy", flat=True)) == {"weighted_pool"}
+    assert set(rounds.values_list("policy__key", flat=True)) == {"weighted_pool"}
     assert not rounds.filter(closes_at__lte=demo.now).exists()
     assert not rounds.filter(lock_due_at__lte=demo.now).exists()
     capacity = dict(RepProfile.objects.values_list("user_id", "capacity"))
