@@ -485,9 +485,9 @@ class LeadMix:
       a lead posted during the demo is routed and offers can be claimed; once a rep's places
       are taken, their older leads have been decided (converted, disqualified, nurture), as
       has every lead older than ACTIVE_DAYS;
-    - of those, at most LIVE_WINDOWS_PER_REP wait for first contact, and they came in within
-      their channel's response window (the workbench counts down; the worker has nothing to
-      reassign); a lead without such a place has been contacted;
+    - LIVE_WINDOWS_PER_REP of those places are kept for leads waiting for first contact, which
+      came in within their channel's response window (the workbench counts down; the worker
+      has nothing to reassign); a lead drawn waiting without such a place has been contacted;
     - a few leads per region are on offer (arrived minutes ago, the round still open) or in the
       unassigned queue (arrived today when nobody could take them);
     - the incomplete pool holds some of the last two weeks' leads (older ones were completed).
