@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,9 +41,21 @@ from jiepai.org.models import User
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Message:
+    """One notification to send to some people (see `notify`)."""
+
+    recipients: Iterable[User | None]
+    kind: str
+    title: str
+    body: str = ""
+    url: str = ""
+    dedupe_key: str = ""
+
+
 def notify(
     *,
-    recipients: Iterable[User],
+    recipients: Iterable[User | None],
     kind: str,
     title: str,
     body: str = "",
@@ -57,24 +70,62 @@ def notify(
     ask for; they are sent after the caller's transaction commits (nothing if it rolls back).
     `now` is accepted from callers that run on a passed-in clock; the inbox row's time and the
     delivery schedule use the real clock."""
-    created = []
-    for user in {u.pk: u for u in recipients if u is not None}.values():
-        try:
-            with transaction.atomic():
-                created.append(
-                    Notification.objects.create(
-                        recipient=user,
-                        kind=kind,
-                        title=title[:200],
-                        body=body,
-                        url=url,
-                        dedupe_key=dedupe_key,
-                    )
+    return notify_many([Message(recipients, kind, title, body, url, dedupe_key)], now=now)
+
+
+def notify_many(
+    messages: Iterable[Message], *, now: datetime.datetime | None = None
+) -> list[Notification]:
+    """Several notifications at once (e.g. a reassignment tells the previous owner, the new
+    owner and the manager): one INSERT for the inbox rows and one query for every kind's
+    delivery settings, instead of a few statements per notification."""
+    rows = []
+    for message in messages:
+        for user in {u.pk: u for u in message.recipients if u is not None}.values():
+            rows.append(
+                Notification(
+                    recipient=user,
+                    kind=message.kind,
+                    title=message.title[:200],
+                    body=message.body,
+                    url=message.url,
+                    dedupe_key=message.dedupe_key,
                 )
-        except IntegrityError:
-            continue  # already notified under this dedupe key
+            )
+    created = _insert_notifications(rows)
     if created:
         _plan_deliveries(created)
+    return created
+
+
+def _insert_notifications(rows: list[Notification]) -> list[Notification]:
+    """Insert the inbox rows, skipping those a dedupe key says were already sent."""
+    if not rows:
+        return []
+    if not any(row.dedupe_key for row in rows):
+        return Notification.objects.bulk_create(rows)  # nothing unique to collide on
+    try:
+        # a savepoint: a duplicate must not break the caller's transaction
+        with transaction.atomic():
+            return Notification.objects.bulk_create(rows)
+    except IntegrityError:
+        pass  # some were sent before: insert one by one, skipping those
+    created = []
+    for row in rows:
+        fresh = Notification(
+            recipient=row.recipient,
+            kind=row.kind,
+            title=row.title,
+            body=row.body,
+            url=row.url,
+            dedupe_key=row.dedupe_key,
+        )
+        try:
+            with transaction.atomic():
+                fresh.save(force_insert=True)
+        except IntegrityError:
+            continue  # already notified under this dedupe key
+        created.append(fresh)
     return created
 
 
@@ -84,60 +135,82 @@ def ensure_kind(key: str) -> NotificationKind:
     return kind
 
 
-def _plan_deliveries(notifications: list[Notification]) -> None:
-    first = notifications[0]
-    kind = ensure_kind(first.kind)
-    content = {
-        "kind": first.kind,
-        "title": first.title,
-        "body": first.body,
-        "url": absolute_url(first.url),
-    }
-    preferences = {
-        p.user_id: p
-        for p in Preference.objects.filter(
-            kind=kind, user_id__in=[n.recipient_id for n in notifications]
-        ).prefetch_related("robots")
-    }
-    deliveries: list[Delivery] = []
-    for note in notifications:
-        user = note.recipient
-        preference = preferences.get(user.pk)
-        wants_email = preference.email if preference else kind.email_by_default
-        if wants_email and user.email and user.is_active:
-            deliveries.append(
-                Delivery(
-                    notification=note,
-                    channel=DeliveryChannel.EMAIL,
-                    recipient=user,
-                    address=user.email,
-                    **content,
-                )
-            )
+@dataclass
+class _Endpoint:
+    """What planning a delivery needs of a group robot."""
 
-    # Group robots: one message per group per event, however many recipients it concerns.
-    groups: dict[int, tuple[RobotEndpoint, list[Notification]]] = {}
-    for endpoint in kind.endpoints.filter(active=True):
-        groups[endpoint.pk] = (endpoint, list(notifications))
+    pk: int
+    platform: str
+    mention_recipients: bool
+    usable: bool = True  # (for a personal choice: active and user-selectable)
+
+
+@dataclass
+class _KindSettings:
+    email_by_default: bool = False
+    endpoints: list[_Endpoint] = field(default_factory=list)
+    #: per recipient with a stored preference: (e-mail?, the robots they chose)
+    preferences: dict[int, tuple[bool, list[_Endpoint]]] = field(default_factory=dict)
+
+
+def _delivery_settings(keys: list[str], user_ids: list[int]) -> dict[str, _KindSettings]:
+    """Each kind's e-mail default, its broadcast robots and the recipients' preferences, read
+    fresh in ONE query (these rows are few; a cache would have to notice every change to them,
+    and this is what the 4–5 queries per notification it replaces cost)."""
+    quote = connection.ops.quote_name
+    kind_t = quote(NotificationKind._meta.db_table)
+    robot_t = quote(RobotEndpoint._meta.db_table)
+    robot_kinds_t = quote(RobotEndpoint.kinds.through._meta.db_table)
+    pref_t = quote(Preference._meta.db_table)
+    pref_robots_t = quote(Preference.robots.through._meta.db_table)
+    keys_in = ", ".join(["%s"] * len(keys))
+    users_in = ", ".join(["%s"] * len(user_ids))
+    # table names come from the models, never from input; values are parameters
+    sql = (
+        f"SELECT 'k', k.key, k.id, k.email_by_default, CAST(NULL AS TEXT),"  # noqa: S608
+        f" CAST(NULL AS BIGINT), CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN)"
+        f" FROM {kind_t} k WHERE k.key IN ({keys_in})"
+        f" UNION ALL SELECT 'e', k.key, e.id, e.mention_recipients, e.platform,"
+        f" CAST(NULL AS BIGINT), CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN)"
+        f" FROM {robot_t} e JOIN {robot_kinds_t} ek ON ek.robotendpoint_id = e.id"
+        f" JOIN {kind_t} k ON k.id = ek.notificationkind_id"
+        f" WHERE k.key IN ({keys_in}) AND e.active"
+        f" UNION ALL SELECT 'p', k.key, p.user_id, p.email, e.platform, e.id,"
+        f" e.mention_recipients, e.active AND e.user_selectable"
+        f" FROM {pref_t} p JOIN {kind_t} k ON k.id = p.kind_id"
+        f" LEFT JOIN {pref_robots_t} pr ON pr.preference_id = p.id"
+        f" LEFT JOIN {robot_t} e ON e.id = pr.robotendpoint_id"
+        f" WHERE k.key IN ({keys_in}) AND p.user_id IN ({users_in})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*keys, *keys, *keys, *user_ids])
+        rows = cursor.fetchall()
+    found: dict[str, _KindSettings] = {}
+    for tag, key, a, b, platform, robot_id, mention, usable in rows:
+        settings = found.setdefault(key, _KindSettings())
+        if tag == "k":
+            settings.email_by_default = bool(b)
+        elif tag == "e":
+            settings.endpoints.append(_Endpoint(a, platform, bool(b)))
+        else:
+            email, robots = settings.preferences.get(a, (bool(b), []))
+            if robot_id is not None:
+                robots.append(_Endpoint(robot_id, platform, bool(mention), bool(usable)))
+            settings.preferences[a] = (email, robots)
+    for key in keys:
+        if key not in found:  # first use of this kind: its row appears for an admin to name
+            found[key] = _KindSettings(email_by_default=ensure_kind(key).email_by_default)
+    return found
+
+
+def _plan_deliveries(notifications: list[Notification]) -> None:
+    by_kind: dict[str, list[Notification]] = {}
     for note in notifications:
-        preference = preferences.get(note.recipient_id)
-        for endpoint in preference.robots.all() if preference else ():
-            if not (endpoint.active and endpoint.user_selectable):
-                continue
-            members = groups.setdefault(endpoint.pk, (endpoint, []))[1]
-            if note not in members:
-                members.append(note)
-    for endpoint, members in groups.values():
-        mobiles = sorted({n.recipient.mobile for n in members if n.recipient.mobile})
-        deliveries.append(
-            Delivery(
-                notification=members[0],
-                channel=endpoint.platform,
-                endpoint=endpoint,
-                mentions=mobiles if endpoint.mention_recipients else [],
-                **content,
-            )
-        )
+        by_kind.setdefault(note.kind, []).append(note)
+    settings = _delivery_settings(sorted(by_kind), sorted({n.recipient_id for n in notifications}))
+    deliveries: list[Delivery] = []
+    for key, notes in by_kind.items():
+        deliveries += _kind_deliveries(notes, settings[key])
     if not deliveries:
         return
     # When the sweeper sends a copy whose task got lost. On the real clock, not the caller's
@@ -151,6 +224,57 @@ def _plan_deliveries(notifications: list[Notification]) -> None:
     # task queue must not turn a committed business action into an error; the rows' fallback
     # next_attempt_at lets the sweeper send them anyway.
     transaction.on_commit(lambda: enqueue_attempts(plan), robust=True)
+
+
+def _kind_deliveries(notifications: list[Notification], kind: _KindSettings) -> list[Delivery]:
+    """The e-mail and group-robot copies of one kind's notifications (one event)."""
+    first = notifications[0]
+    content = {
+        "kind": first.kind,
+        "title": first.title,
+        "body": first.body,
+        "url": absolute_url(first.url),
+    }
+    deliveries: list[Delivery] = []
+    for note in notifications:
+        user = note.recipient
+        preference = kind.preferences.get(user.pk)
+        wants_email = preference[0] if preference else kind.email_by_default
+        if wants_email and user.email and user.is_active:
+            deliveries.append(
+                Delivery(
+                    notification=note,
+                    channel=DeliveryChannel.EMAIL,
+                    recipient=user,
+                    address=user.email,
+                    **content,
+                )
+            )
+
+    # Group robots: one message per group per event, however many recipients it concerns.
+    groups: dict[int, tuple[_Endpoint, list[Notification]]] = {}
+    for endpoint in kind.endpoints:
+        groups[endpoint.pk] = (endpoint, list(notifications))
+    for note in notifications:
+        preference = kind.preferences.get(note.recipient_id)
+        for endpoint in preference[1] if preference else ():
+            if not endpoint.usable:
+                continue
+            members = groups.setdefault(endpoint.pk, (endpoint, []))[1]
+            if note not in members:
+                members.append(note)
+    for endpoint, members in groups.values():
+        mobiles = sorted({n.recipient.mobile for n in members if n.recipient.mobile})
+        deliveries.append(
+            Delivery(
+                notification=members[0],
+                channel=endpoint.platform,
+                endpoint_id=endpoint.pk,
+                mentions=mobiles if endpoint.mention_recipients else [],
+                **content,
+            )
+        )
+    return deliveries
 
 
 def enqueue_attempts(plan: list[tuple[int, int]]) -> None:

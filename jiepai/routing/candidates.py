@@ -7,12 +7,15 @@ opportunity / conversion figures), then `jiepai.routing.scoring` decides in pure
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from jiepai.intake.models import ACTIVE_LEAD_STATES, Lead, LeadState
 from jiepai.org.models import Department, RepProfile, Role, User
@@ -85,9 +88,17 @@ class Pool:
 
     candidates: list[scoring.Candidate]
     queue_department_id: int | None
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
 
     def users(self, rep_ids: list[int]) -> list[User]:
-        """The chosen reps as users (loaded only for them), in the given order."""
+        """The chosen reps as users, in the given order: built from the pool's rows (the
+        columns a notification needs; any other field loads on access), else loaded."""
+        by_row = {row[0]: row for row in self.rows}
+        if all(pk in by_row for pk in rep_ids):
+            return [
+                User.from_db(None, USER_COLUMNS, by_row[pk][len(CANDIDATE_COLUMNS) :])
+                for pk in rep_ids
+            ]
         by_id = User.objects.in_bulk(rep_ids)
         return [by_id[pk] for pk in rep_ids]
 
@@ -106,6 +117,19 @@ CANDIDATE_COLUMNS = (
     "rep_profile__last_seen_at",
     "rep_profile__industries",
     "rep_profile__deal_size_bands",
+)
+#: and after them, the user's columns a notification to the rep needs
+USER_COLUMNS = (
+    "id",
+    "username",
+    "display_name",
+    "first_name",
+    "last_name",
+    "email",
+    "mobile",
+    "is_active",
+    "role",
+    "department_id",
 )
 
 
@@ -136,19 +160,64 @@ def load_pool(
     return Pool(
         figures.candidates(rows, active, industry=lead.industry or "", budget=lead.budget, now=now),
         settings.queue_department_id(policy),
+        rows,
     )
 
 
 def pool_rows(policy: RoutingPolicy, settings: RoutingSettings) -> list[tuple[Any, ...]]:
-    """The policy's reps as rows of CANDIDATE_COLUMNS, in rep-id order (one query)."""
-    users_qs = User.objects.filter(is_active=True, rep_profile__isnull=False)
-    rule = pool_filter(policy, settings)
-    users_qs = users_qs.filter(role=Role.REP) if rule is None else users_qs.filter(rule)
-    return list(users_qs.order_by("id").values_list(*CANDIDATE_COLUMNS))
+    """The policy's reps as rows of CANDIDATE_COLUMNS + USER_COLUMNS, in rep-id order (one
+    query). The SQL is compiled once per policy and configuration snapshot, and the rows are
+    read raw: compiling the filter and converting every value through its field cost more than
+    running the query (a decision among 50 reps)."""
+    key = (connection.alias, connection.vendor, policy.pk, id(settings))
+    compiled = _pool_sql.get(key)
+    if compiled is None or compiled[0] is not settings:
+        users_qs = User.objects.filter(is_active=True, rep_profile__isnull=False)
+        rule = pool_filter(policy, settings)
+        users_qs = users_qs.filter(role=Role.REP) if rule is None else users_qs.filter(rule)
+        query = users_qs.order_by("id").values_list(*CANDIDATE_COLUMNS, *USER_COLUMNS).query
+        compiled = (settings, *query.sql_with_params())
+        if len(_pool_sql) > 64:
+            _pool_sql.clear()
+        _pool_sql[key] = compiled
+    with connection.cursor() as cursor:
+        cursor.execute(compiled[1], compiled[2])
+        rows = cursor.fetchall()
+    return [_converted(row) for row in rows]
+
+
+#: compiled pool queries: (settings snapshot they were made from, sql, params)
+_pool_sql: dict[tuple[Any, ...], tuple[Any, str, tuple[Any, ...]]] = {}
+_SEEN, _SKILLS, _BANDS = 8, 9, 10  # positions in CANDIDATE_COLUMNS
+_ACTIVE = len(CANDIDATE_COLUMNS) + USER_COLUMNS.index("is_active")
+
+
+def _converted(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The few conversions the ORM would make: a time (SQLite returns text), the JSON lists
+    (returned as text), booleans (SQLite returns 0/1)."""
+    values = list(row)
+    seen = values[_SEEN]
+    if isinstance(seen, str):
+        parsed = parse_datetime(seen)
+        if parsed is not None and timezone.is_naive(parsed):
+            parsed = parsed.replace(tzinfo=datetime.UTC)  # stored in UTC
+        values[_SEEN] = parsed
+    for position in (_SKILLS, _BANDS):
+        if isinstance(values[position], str):
+            values[position] = json.loads(values[position])
+    values[6] = bool(values[6])  # paused
+    values[_ACTIVE] = bool(values[_ACTIVE])
+    return tuple(values)
 
 
 def max_capacity(rows: list[tuple[Any, ...]]) -> int:
     return max((row[5] for row in rows), default=0)
+
+
+@dataclass(slots=True)
+class _Presence:
+    online_status: str
+    last_seen_at: datetime.datetime | None
 
 
 class PoolFigures:
@@ -240,8 +309,9 @@ class PoolFigures:
         key = (pk, status, seen, now)
         found = self._online.get(key)
         if found is None:
-            profile = RepProfile(online_status=status, last_seen_at=seen)
-            found = self._online[key] = is_online(profile, now)
+            # is_online reads these two attributes; a model instance per rep costs more
+            presence = _Presence(online_status=status, last_seen_at=seen)
+            found = self._online[key] = is_online(cast(RepProfile, presence), now)
         return found
 
     def candidates(
@@ -261,19 +331,11 @@ class PoolFigures:
         conversion = self.conversion(industry) if weighted else {}
         capability = self.capability(industry, band) if kind == PolicyKind.CAPABILITY_MATCH else {}
         candidates = []
-        for (
-            pk,
-            username,
-            display,
-            first,
-            last,
-            capacity,
-            paused,
-            status,
-            seen,
-            skills,
-            bands,
-        ) in rows:
+        width = len(CANDIDATE_COLUMNS)
+        for row in rows:
+            pk, username, display, first, last, capacity, paused, status, seen, skills, bands = row[
+                :width
+            ]
             won = capability.get(pk, {})
             candidates.append(
                 scoring.Candidate(

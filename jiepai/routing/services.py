@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,6 +61,7 @@ from jiepai.routing.models import (
     RoutingRule,
 )
 from jiepai.routing.policies import routing_settings, select_policy
+from jiepai.routing.rows import insert_rows
 
 #: states from which a lead may be routed automatically
 ROUTABLE_STATES = (LeadState.UNASSIGNED,)
@@ -99,6 +100,7 @@ def _decide(
     *,
     previous: set[int],
     reassigning: bool,
+    last_rep_id: int | None = None,
 ) -> scoring.Choice:
     if policy.kind == PolicyKind.WEIGHTED_POOL:
         return scoring.weighted_pool(
@@ -116,22 +118,48 @@ def _decide(
             require_skill=policy.skills_required,
             previous=previous,
         )
-    # Round-robin: the pointer row is locked until this transaction ends, so two leads routed at
-    # the same moment under one policy take turns instead of both going to the same "next" rep.
-    pointer = RoundRobinPointer.objects.select_for_update().filter(pk=policy.pk).first()
-    if pointer is None:
-        pointer = RoundRobinPointer.objects.get_or_create(policy=policy)[0]
     return scoring.round_robin(
         candidates,
-        last_rep_id=pointer.last_rep_id,
+        last_rep_id=last_rep_id,
         skip_offline=policy.skip_offline,
         previous=previous,
     )
 
 
-def _advance_pointer(policy: RoutingPolicy, rep_id: int, now: datetime.datetime) -> None:
-    if policy.kind == PolicyKind.ROUND_ROBIN:
-        RoundRobinPointer.objects.filter(pk=policy.pk).update(last_rep_id=rep_id, updated_at=now)
+class PointerMoved(Exception):
+    """Another routing committed a turn under the same round-robin policy after we read the
+    pointer: the decision is stale and is made again (see `route_lead`)."""
+
+
+def _read_pointer(policy: RoutingPolicy, *, lock: bool) -> int | None:
+    """The rep who had the last turn under a round-robin policy (locked with `lock`)."""
+    rows = RoundRobinPointer.objects.filter(pk=policy.pk).order_by()  # (no join for ordering)
+    if lock:
+        rows = rows.select_for_update()
+    found = list(rows.values_list("last_rep_id", flat=True))
+    if found:
+        return found[0]
+    return RoundRobinPointer.objects.get_or_create(policy=policy)[0].last_rep_id
+
+
+def _advance_pointer(
+    policy: RoutingPolicy, rep_id: int, now: datetime.datetime, *, seen: int | None
+) -> None:
+    """Record `rep_id`'s turn, if the pointer still says `seen` (compare-and-set).
+
+    This UPDATE takes the pointer's row lock, which is held until the transaction ends, so it
+    is the last statement of a routing: two leads routed at once under one policy queue on the
+    lock only for the commit, not for the whole routing. The second one's UPDATE waits, then
+    (PostgreSQL re-checks the WHERE against the committed row) matches nothing, and
+    PointerMoved makes it decide again under the lock: they take turns, never both getting the
+    same "next" rep. SQLite serialises whole transactions, so it never gets there.
+    """
+    if policy.kind != PolicyKind.ROUND_ROBIN:
+        return
+    rows = RoundRobinPointer.objects.filter(pk=policy.pk)
+    rows = rows.filter(last_rep__isnull=True) if seen is None else rows.filter(last_rep_id=seen)
+    if rows.update(last_rep_id=rep_id, updated_at=now) != 1:
+        raise PointerMoved(policy.pk)
 
 
 # --- small write helpers (call inside a transaction holding the lead's row) -------------------
@@ -189,10 +217,6 @@ def _end_assignment(lead: Lead, reason: str, now: datetime.datetime) -> None:
     )
 
 
-def _queue_department_id(policy: RoutingPolicy | None) -> int | None:
-    return routing_settings().queue_department_id(policy)
-
-
 def _set_routing(
     lead: Lead,
     *,
@@ -201,15 +225,23 @@ def _set_routing(
     escalated_at: datetime.datetime | None = None,
     reason: str = "",
 ) -> None:
-    values = {
-        "policy": policy,
-        "queue_department_id": queue_department_id,
-        "escalated_at": escalated_at,
-        "escalation_reason": reason,
-    }
-    # the caller holds the lead's row lock, so nobody else creates this row meanwhile
-    if not LeadRouting.objects.filter(lead=lead).update(**values, updated_at=timezone.now()):
-        LeadRouting.objects.create(lead=lead, **values)
+    # one INSERT ... ON CONFLICT (lead) DO UPDATE; the caller holds the lead's row lock
+    adapt = connection.ops.adapt_datetimefield_value
+    insert_rows(
+        LeadRouting,
+        ["lead_id", "policy_id", "queue_department_id", "escalated_at", "escalation_reason"],
+        [
+            (
+                lead.pk,
+                policy.pk if policy else None,
+                queue_department_id,
+                adapt(escalated_at),
+                reason,
+            )
+        ],
+        constant={"created_at": adapt(timezone.now()), "updated_at": adapt(timezone.now())},
+        upsert_on="lead_id",
+    )
 
 
 def _to_queue(
@@ -231,7 +263,7 @@ def _to_queue(
         None,
     )
     if queue_department_id is None:
-        queue_department_id = _queue_department_id(policy)
+        queue_department_id = routing_settings().queue_department_id(policy)
     _set_routing(
         lead,
         policy=policy,
@@ -303,40 +335,69 @@ def route_lead(
     lead's row, so routing the same lead twice at once routes it once.
     """
     now = now or timezone.now()
+    saved = {name: lead.__dict__[name] for name in _ROUTED_FIELDS if name in lead.__dict__}
+    try:
+        with transaction.atomic():
+            return _route(lead=lead, now=now, actor=actor, lock_pointer=False)
+    except PointerMoved:
+        # Another lead took this turn meanwhile: forget what this attempt wrote (rolled back)
+        # and decide again, holding the pointer's lock from the start this time.
+        lead.__dict__.update(saved)
+        lead._state.fields_cache.pop("owner", None)
     with transaction.atomic():
-        locked = Lead.objects.select_for_update().filter(pk=lead.pk).values("state").first()
-        if locked is None or locked["state"] not in ROUTABLE_STATES:
-            return RoutingDecision(lead=lead, outcome="skipped", reason="not_routable")
-        lead.state = locked["state"]
-        policy, rule, source, rule_errors = select_policy(lead)
-        if policy is None:
-            managers = _to_queue(lead=lead, policy=None, reason="no_policy", now=now)
-            event = record_event(
-                subject=lead,
-                verb="lead.routed",
-                actor=actor,
-                data={
-                    "outcome": "unassigned",
-                    "reason": "no_policy",
-                    "rule_errors": rule_errors,
-                    "notified": [_who(m) for m in managers],
-                },
-                now=now,
-            )
-            return RoutingDecision(lead=lead, outcome="unassigned", reason="no_policy", event=event)
-        pool = load_pool(policy=policy, lead=lead, now=now)
-        choice = _decide(policy, pool.candidates, previous=set(), reassigning=False)
-        return _apply_route(
-            lead=lead,
-            policy=policy,
-            rule=rule,
-            source=source,
-            rule_errors=rule_errors,
-            pool=pool,
-            choice=choice,
-            now=now,
+        return _route(lead=lead, now=now, actor=actor, lock_pointer=True)
+
+
+#: the lead's attributes routing changes in memory (restored when an attempt is retried)
+_ROUTED_FIELDS = ("state", "owner_id", "assigned_at", "response_due_at", "updated_at")
+
+
+def _route(
+    *, lead: Lead, now: datetime.datetime, actor: User | None, lock_pointer: bool
+) -> RoutingDecision:
+    state = list(
+        Lead.objects.select_for_update()
+        .filter(pk=lead.pk)
+        .order_by()
+        .values_list("state", flat=True)
+    )
+    if not state or state[0] not in ROUTABLE_STATES:
+        return RoutingDecision(lead=lead, outcome="skipped", reason="not_routable")
+    lead.state = state[0]
+    settings = routing_settings()
+    policy, rule, source, rule_errors = select_policy(lead, settings)
+    if policy is None:
+        managers = _to_queue(lead=lead, policy=None, reason="no_policy", now=now)
+        event = record_event(
+            subject=lead,
+            verb="lead.routed",
             actor=actor,
+            data={
+                "outcome": "unassigned",
+                "reason": "no_policy",
+                "rule_errors": rule_errors,
+                "notified": [_who(m) for m in managers],
+            },
+            now=now,
         )
+        return RoutingDecision(lead=lead, outcome="unassigned", reason="no_policy", event=event)
+    pool = load_pool(policy=policy, lead=lead, now=now, settings=settings)
+    seen = None
+    if policy.kind == PolicyKind.ROUND_ROBIN:
+        seen = _read_pointer(policy, lock=lock_pointer)
+    choice = _decide(policy, pool.candidates, previous=set(), reassigning=False, last_rep_id=seen)
+    return _apply_route(
+        lead=lead,
+        policy=policy,
+        rule=rule,
+        source=source,
+        rule_errors=rule_errors,
+        pool=pool,
+        choice=choice,
+        now=now,
+        actor=actor,
+        seen=seen,
+    )
 
 
 def _apply_route(
@@ -350,6 +411,7 @@ def _apply_route(
     choice: scoring.Choice,
     now: datetime.datetime,
     actor: User | None,
+    seen: int | None,
 ) -> RoutingDecision:
     candidates = pool.candidates
     scored = [s.as_json() for s in choice.scored]
@@ -428,7 +490,6 @@ def _apply_route(
         else AssignMethod.ROUND_ROBIN
     )
     _assign(lead=lead, rep=pool.users([winner.rep_id])[0], policy=policy, method=method, now=now)
-    _advance_pointer(policy, winner.rep_id, now)
     data.update(outcome="assigned", winner=_person(winner.rep_id, candidates))
     event = record_event(
         subject=lead,
@@ -444,6 +505,7 @@ def _apply_route(
         now=now,
     )
     _notify_assigned(lead, now)
+    _advance_pointer(policy, winner.rep_id, now, seen=seen)  # last: see its docstring
     return RoutingDecision(
         lead=lead,
         outcome="assigned",
@@ -759,7 +821,11 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
     previous = set(Assignment.objects.filter(lead=lead).values_list("rep_id", flat=True))
     pool = load_pool(policy=policy, lead=lead, now=now)
     candidates = pool.candidates
-    choice = _decide(policy, candidates, previous=previous, reassigning=True)
+    seen = None
+    if policy.kind == PolicyKind.ROUND_ROBIN:
+        # the sweeper's act is short: it locks the pointer before deciding
+        seen = _read_pointer(policy, lock=True)
+    choice = _decide(policy, candidates, previous=previous, reassigning=True, last_rep_id=seen)
     base.update(
         candidates=[s.as_json() for s in choice.scored],
         decision=choice.reason,
@@ -777,7 +843,7 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
         now=now,
         reassigned=True,
     )
-    _advance_pointer(policy, winner.rep_id, now)
+    _advance_pointer(policy, winner.rep_id, now, seen=seen)
     record_event(
         subject=lead,
         verb="lead.reassigned",
