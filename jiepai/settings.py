@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # its Swagger UI assets are served from here, not a CDN
     "template_partials",
     "django_tasks",
     "django_tasks_db",
