@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from jiepai.api.auth import actor
 from jiepai.api.records import (
@@ -113,7 +113,7 @@ def create(request: HttpRequest, payload: AccountCreate) -> tuple[int, Account]:
     user = actor(request)
     values, custom = split_custom(payload)
     account = create_account(actor=user, values=resolve(user, values, LOOKUPS), custom=custom)
-    return 201, _accounts().get(pk=account.pk)
+    return Status(201, _accounts().get(pk=account.pk))
 
 
 @router.patch("/{account_id}", response=AccountOut, summary=_("修改客户"))

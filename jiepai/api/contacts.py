@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from jiepai.api.auth import actor
 from jiepai.api.records import (
@@ -131,7 +131,7 @@ def create(request: HttpRequest, payload: ContactCreate) -> tuple[int, Contact]:
     user = actor(request)
     values, custom = _values(payload)
     contact = create_contact(actor=user, values=resolve(user, values, LOOKUPS), custom=custom)
-    return 201, _contacts().get(pk=contact.pk)
+    return Status(201, _contacts().get(pk=contact.pk))
 
 
 @router.patch("/{contact_id}", response=ContactOut, summary=_("修改联系人"))

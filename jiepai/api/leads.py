@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from jiepai.api.auth import actor
 from jiepai.api.records import (
@@ -137,7 +137,7 @@ def create(request: HttpRequest, payload: LeadCreate) -> tuple[int, Lead]:
     user = actor(request)
     values, custom = split_custom(payload)
     lead = create_lead(actor=user, values=resolve(user, values, LOOKUPS), custom=custom)
-    return 201, _leads().get(pk=lead.pk)
+    return Status(201, _leads().get(pk=lead.pk))
 
 
 @router.patch("/{lead_id}", response=LeadOut, summary=_("修改线索"))

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from jiepai.api.auth import actor
 from jiepai.api.records import (
@@ -141,7 +141,7 @@ def create(request: HttpRequest, payload: OpportunityCreate) -> tuple[int, Oppor
     values = resolve(user, values, LOOKUPS)
     _check_contact_on_account(values, None)
     deal = create_opportunity(actor=user, values=values, custom=custom)
-    return 201, _opportunities().get(pk=deal.pk)
+    return Status(201, _opportunities().get(pk=deal.pk))
 
 
 @router.patch("/{opportunity_id}", response=OpportunityOut, summary=gettext_lazy("修改商机"))
