@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy
 from jiepai.events.models import Event
 from jiepai.events.services import record_event
 from jiepai.intake.models import ACTIVE_LEAD_STATES, Lead, LeadState
-from jiepai.notify.services import notify
+from jiepai.notify.services import Message, notify, notify_many
 from jiepai.org.models import RepProfile, Role, User
 from jiepai.org.visibility import can_see, subtree_department_ids
 from jiepai.routing import scoring
@@ -519,20 +519,21 @@ def _apply_route(
 
 
 def _notify_assigned(lead: Lead, now: datetime.datetime, body: str = "") -> None:
-    notify(
+    notify_many([_assigned_message(lead, now, body)], now=now)
+
+
+def _assigned_message(lead: Lead, now: datetime.datetime, body: str = "") -> Message:
+    """ "New lead, contact it within N minutes", to its new owner."""
+    minutes = (
+        int((lead.response_due_at - now).total_seconds() // 60) if lead.response_due_at else "-"
+    )
+    return Message(
         recipients=[lead.owner],
         kind="routing.assigned",
-        title=_("新线索:%(lead)s,请在 %(minutes)s 分钟内联系")
-        % {
-            "lead": lead,
-            "minutes": int((lead.response_due_at - now).total_seconds() // 60)
-            if lead.response_due_at
-            else "-",
-        },
+        title=_("新线索:%(lead)s,请在 %(minutes)s 分钟内联系") % {"lead": lead, "minutes": minutes},
         body=body or lead.company,
         url=lead_url(lead),
         dedupe_key=f"routing.assigned:{lead.pk}:{now.isoformat()}",
-        now=now,
     )
 
 
@@ -807,15 +808,17 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
         "assigned_at": lead.assigned_at,
     }
     _end_assignment(lead, EndReason.WINDOW_EXPIRED, now)
-    notify(
+    # the three people told of a reassignment are told in one go (one INSERT, one settings
+    # query), at the end
+    taken_back = Message(
         recipients=[previous_owner],
         kind="routing.window_expired",
         title=_("线索超时未联系,已收回:%(lead)s") % {"lead": lead},
         url=reverse("routing:my_leads"),
         dedupe_key=f"routing.window_expired:{lead.pk}:{now.isoformat()}",
-        now=now,
     )
     if policy is None or lead.reassign_count >= limit:
+        notify_many([taken_back], now=now)
         _escalate(lead, policy, "max_reassignments" if policy else "no_policy", before, base, now)
         return
     previous = set(Assignment.objects.filter(lead=lead).values_list("rep_id", flat=True))
@@ -832,6 +835,7 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
         params=choice.params,
     )
     if not choice.chosen:
+        notify_many([taken_back], now=now)
         _escalate(lead, policy, "no_eligible", before, base, now)
         return
     winner = choice.chosen[0]
@@ -860,18 +864,24 @@ def expire_response_window(lead: Lead, now: datetime.datetime) -> None:
         },
         now=now,
     )
-    _notify_assigned(lead, now, body=_("前一位销售超时未联系,改派给你"))
-    notify(
-        recipients=nearest_managers(
-            previous_owner.department_id,
-            exclude=previous_owner.pk,
-            path=previous_owner.department.path if previous_owner.department else None,
-        ),
-        kind="routing.window_reassigned",
-        title=_("超时改派:%(lead)s 从 %(old)s 改派给 %(new)s")
-        % {"lead": lead, "old": previous_owner, "new": lead.owner},
-        url=lead_url(lead),
-        dedupe_key=f"routing.window_reassigned:{lead.pk}:{now.isoformat()}",
+    managers = nearest_managers(
+        previous_owner.department_id,
+        exclude=previous_owner.pk,
+        path=previous_owner.department.path if previous_owner.department else None,
+    )
+    notify_many(
+        [
+            taken_back,
+            _assigned_message(lead, now, body=_("前一位销售超时未联系,改派给你")),
+            Message(
+                recipients=managers,
+                kind="routing.window_reassigned",
+                title=_("超时改派:%(lead)s 从 %(old)s 改派给 %(new)s")
+                % {"lead": lead, "old": previous_owner, "new": lead.owner},
+                url=lead_url(lead),
+                dedupe_key=f"routing.window_reassigned:{lead.pk}:{now.isoformat()}",
+            ),
+        ],
         now=now,
     )
 

@@ -285,3 +285,70 @@ def test_offered_lead_is_visible_to_the_offered_reps_only(pool, team):
     leads = type(routed).objects.filter(pk=routed.pk)
     assert visible_to(team.rep, leads).exists()
     assert not visible_to(team.outsider, leads).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_leads_routed_at_once_take_turns(people, monkeypatch):
+    """The second routing reads the pointer before the first commits, decides the same rep,
+    loses the compare-and-set on the pointer, and decides again after the first commits."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from jiepai.conftest import on_postgresql
+    from jiepai.notify.services import ensure_kind
+
+    if not on_postgresql():
+        pytest.skip("real row-level concurrency needs PostgreSQL")
+    for user in (people.rep, people.teammate):
+        set_online_status(user=user, status="online", now=NOW)
+    RoutingRule.objects.all().delete()
+    RoutingPolicy.objects.update(is_default=False)
+    round_robin = policy("round_robin", departments=[people.east], is_default=True)
+    # rows the first routing would otherwise create (the second would wait on their inserts)
+    RoundRobinPointer.objects.get_or_create(policy=round_robin)
+    ensure_kind("routing.assigned")
+    from jiepai.routing import services
+
+    attempts: list[bool] = []
+    real_route = services._route
+
+    def counted(**kwargs):
+        attempts.append(kwargs["lock_pointer"])
+        return real_route(**kwargs)
+
+    monkeypatch.setattr(services, "_route", counted)
+    first, second = lead("甲"), lead("乙")
+    first_routed, second_started = threading.Event(), threading.Event()
+    owners: dict[str, int] = {}
+
+    def route_first() -> None:
+        try:
+            with transaction.atomic():
+                owners["first"] = route_lead(lead=first, now=NOW).rep.pk
+                first_routed.set()
+                second_started.wait(5)
+                threading.Event().wait(0.5)  # the second one is now waiting on the pointer
+        finally:
+            connection.close()
+
+    def route_second() -> None:
+        try:
+            first_routed.wait(5)
+            second_started.set()
+            owners["second"] = route_lead(lead=second, now=NOW).rep.pk
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=route_first), threading.Thread(target=route_second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert owners == {"first": people.rep.pk, "second": people.teammate.pk}
+    assert (
+        RoundRobinPointer.objects.get(policy__key="round_robin").last_rep_id == people.teammate.pk
+    )
+    assert Assignment.objects.filter(lead__in=[first, second]).count() == 2
+    assert Event.objects.filter(subject_id=second.pk, verb="lead.routed").count() == 1
+    assert attempts == [False, False, True]  # the second one decided again, under the lock
