@@ -105,9 +105,14 @@ def attach_visitor_events(
     together gets the `lead.visitor_merged` event appended instead of written here."""
     if not lead.visitor_id:
         return 0
-    attached = BehaviourEvent.objects.filter(visitor_id=lead.visitor_id, lead__isnull=True).update(
-        lead=lead
-    )
+    with connection.cursor() as cursor:
+        # one plain UPDATE (every intake with a visitor id runs it); table name from the model
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(BehaviourEvent._meta.db_table)} "  # noqa: S608
+            "SET lead_id = %s WHERE visitor_id = %s AND lead_id IS NULL",
+            [lead.pk, lead.visitor_id],
+        )
+        attached = cursor.rowcount
     if attached:
         event = new_event(
             subject=lead,

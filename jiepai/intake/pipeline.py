@@ -288,10 +288,18 @@ def _summary_of_visitor(visitor_id: str, config: IntentConfig) -> scoring.Behavi
     """The anonymous visitor's events, before they attach to the new lead."""
     if not visitor_id:
         return scoring.BehaviourSummary()
-    events = BehaviourEvent.objects.filter(visitor_id=visitor_id, lead__isnull=True)
+    quote = connection.ops.quote_name
     wechat = stay = downloads = videos = 0
     kinds = config.counted_download_kinds
-    for kind, seconds, asset_kind in events.values_list("kind", "seconds", "asset_kind"):
+    with connection.cursor() as cursor:
+        # the table name comes from the model; the partial index on anonymous visitors serves it
+        cursor.execute(
+            f"SELECT kind, seconds, asset_kind FROM {quote(BehaviourEvent._meta.db_table)} "  # noqa: S608
+            "WHERE visitor_id = %s AND lead_id IS NULL",
+            [visitor_id],
+        )
+        rows = cursor.fetchall()
+    for kind, seconds, asset_kind in rows:
         if kind == BehaviourKind.WECHAT_MESSAGE:
             wechat += 1
         elif kind == BehaviourKind.PAGE_VIEW:
