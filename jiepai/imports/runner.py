@@ -87,7 +87,7 @@ from jiepai.pipeline import services as pipeline_services
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1000
-IMPORT_CACHE_KIB = 64 * 1024  # SQLite page cache during an import
+IMPORT_CACHE_KIB = 32 * 1024  # SQLite page cache during an import
 IMPORT_CHECKPOINT_PAGES = 10_000  # WAL pages between checkpoints during an import
 
 
@@ -287,6 +287,7 @@ class ImportRunner:
         self.optional_fields = [
             f.name for f in self.model._meta.concrete_fields if f.blank and not f.primary_key
         ]
+        self._trusted_by_shape: dict[tuple[tuple[str, bool], ...], tuple[str, ...]] = {}
         self.lookup_fields = {
             s.key for s in self.specs if s.kind in ("account", "contact", "channel", "stage")
         }
@@ -410,15 +411,20 @@ class ImportRunner:
 
     def _trusted(self, values: dict[str, Any]) -> tuple[str, ...]:
         """Fields full_clean need not look at: foreign keys set from Lookups or service
-        defaults (rows known to exist), and optional fields the row leaves at their default."""
-        return (
-            *(
-                name
-                for name, value in values.items()
-                if isinstance(value, models.Model) or (name in self.lookup_fields and value)
-            ),
-            *(name for name in self.optional_fields if name not in values),
+        defaults (rows known to exist), and optional fields the row leaves at their default.
+        Rows of one sheet come in few shapes (which cells are filled): worked out once each."""
+        shape = tuple(
+            (name, isinstance(value, models.Model) or (name in self.lookup_fields and bool(value)))
+            for name, value in values.items()
         )
+        trusted = self._trusted_by_shape.get(shape)
+        if trusted is None:
+            trusted = (
+                *(name for name, known in shape if known),
+                *(name for name in self.optional_fields if name not in values),
+            )
+            self._trusted_by_shape[shape] = trusted
+        return trusted
 
     def _errors_from(self, exc: ValidationError) -> list[dict[str, str]]:
         errors = []

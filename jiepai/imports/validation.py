@@ -77,6 +77,7 @@ class RecordBuilder:
         self._copyable = not (
             signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
         )
+        self._checked: dict[tuple[str, ...], list[models.Field]] = {}  # by trusted names
         self._seen: dict[str, dict[tuple[type, Any], _Outcome]] = {f.name: {} for f in self.fields}
 
     def build(
@@ -87,7 +88,10 @@ class RecordBuilder:
         instance = self._new()
         self._apply(instance, values)
         errors: dict[str, list[str]] = {}
-        field_errors = self._clean_fields(instance, set(trusted))
+        checked = self._checked.get(trusted)
+        if checked is None:
+            checked = self._checked[trusted] = [f for f in self.fields if f.name not in trusted]
+        field_errors = self._clean_fields(instance, checked)
         if self.has_clean or self.has_constraints:
             field_errors = self._clean_model(instance, field_errors, set(trusted))
         if field_errors:
@@ -127,13 +131,12 @@ class RecordBuilder:
                 value,
             )
 
-    def _clean_fields(self, instance: models.Model, trusted: set[str]) -> dict[str, Any]:
-        """Model.clean_fields(exclude=NOT_CHECKED + trusted), each outcome kept per value."""
+    def _clean_fields(self, instance: models.Model, checked: list[models.Field]) -> dict[str, Any]:
+        """Model.clean_fields(exclude=NOT_CHECKED + trusted) over the `checked` fields (those
+        not excluded, in the model's order), each outcome kept per value."""
         errors: dict[str, Any] = {}
         state = instance.__dict__
-        for field in self.fields:
-            if field.name in trusted:
-                continue
+        for field in checked:
             raw = (
                 state[field.attname] if field.attname in state else getattr(instance, field.attname)
             )

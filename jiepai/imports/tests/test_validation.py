@@ -74,8 +74,22 @@ def test_leads_valid_and_invalid_are_built_alike(people):
         ({"name": "钱七", "state": "unassigned", "score": 3}, {"industry_detail": "化工"}, ()),
         ({"name": "孙八", "state": "unassigned", "mobile": 13800138000}, good, ()),
         ({"name": "", "state": "unassigned", "province": True}, {"visit_on": "下周"}, ()),
+        (
+            {"name": "周九", "state": "unassigned", "email": "bad"},
+            good,
+            ("email",),
+        ),  # not looked at
     ]
-    assert _compare(Lead, rows)[:7] == ["ok", "ok", "errors", "errors", "errors", "ok", "errors"]
+    assert _compare(Lead, rows)[:8] == [
+        "ok",
+        "ok",
+        "errors",
+        "errors",
+        "errors",
+        "ok",
+        "errors",
+        "ok",
+    ]
 
 
 @pytest.mark.django_db
