@@ -308,7 +308,7 @@ def test_two_leads_routed_at_once_take_turns(people, monkeypatch):
     # rows the first routing would otherwise create (the second would wait on their inserts)
     RoundRobinPointer.objects.get_or_create(policy=round_robin)
     ensure_kind("routing.assigned")
-    from jiepai.routing import services
+    from jiepai.routing import decisions as services
 
     attempts: list[bool] = []
     real_route = services._route

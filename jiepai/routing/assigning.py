@@ -1,0 +1,306 @@
+"""What every routing use-case shares: deciding under a policy, the round-robin pointer,
+and the writes made while holding a lead's row (assign, end a stint, the routing row, the
+unassigned queue, the explained event, the "new lead" notification).
+
+Lock order and the compare-and-set races: see jiepai.routing.services.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import connection
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from jiepai.core.entities import entity_of
+from jiepai.events.models import Event
+from jiepai.events.services import to_jsonable
+from jiepai.intake.models import Lead, LeadState
+from jiepai.notify.services import Message, notify, notify_many
+from jiepai.org.models import User
+from jiepai.routing import scoring
+from jiepai.routing.candidates import (
+    nearest_managers,
+)
+from jiepai.routing.models import (
+    Assignment,
+    LeadRouting,
+    PolicyKind,
+    RoundRobinPointer,
+    RoutingPolicy,
+)
+from jiepai.routing.policies import routing_settings
+from jiepai.routing.rows import insert_rows
+
+# --- deciding under a policy, the round-robin pointer -----------------------------------
+
+
+def decide(
+    policy: RoutingPolicy,
+    candidates: list[scoring.Candidate],
+    *,
+    previous: set[int],
+    reassigning: bool,
+    last_rep_id: int | None = None,
+) -> scoring.Choice:
+    if policy.kind == PolicyKind.WEIGHTED_POOL:
+        return scoring.weighted_pool(
+            candidates,
+            weights=policy.weights,
+            normalisation=policy.normalisation,
+            top=1 if reassigning else policy.offer_count,
+            skip_offline=policy.skip_offline,
+            previous=previous,
+        )
+    if policy.kind == PolicyKind.CAPABILITY_MATCH:
+        return scoring.capability_match(
+            candidates,
+            skip_offline=policy.skip_offline,
+            require_skill=policy.skills_required,
+            previous=previous,
+        )
+    return scoring.round_robin(
+        candidates,
+        last_rep_id=last_rep_id,
+        skip_offline=policy.skip_offline,
+        previous=previous,
+    )
+
+
+class PointerMoved(Exception):
+    """Another routing committed a turn under the same round-robin policy after we read the
+    pointer: the decision is stale and is made again (see `route_lead`)."""
+
+
+def read_pointer(policy: RoutingPolicy, *, lock: bool) -> int | None:
+    """The rep who had the last turn under a round-robin policy (locked with `lock`)."""
+    rows = RoundRobinPointer.objects.filter(pk=policy.pk).order_by()  # (no join for ordering)
+    if lock:
+        rows = rows.select_for_update()
+    found = list(rows.values_list("last_rep_id", flat=True))
+    if found:
+        return found[0]
+    return RoundRobinPointer.objects.get_or_create(policy=policy)[0].last_rep_id
+
+
+def advance_pointer(
+    policy: RoutingPolicy, rep_id: int, now: datetime.datetime, *, seen: int | None
+) -> None:
+    """Record `rep_id`'s turn, if the pointer still says `seen` (compare-and-set).
+
+    This UPDATE takes the pointer's row lock, which is held until the transaction ends, so it
+    is the last statement of a routing: two leads routed at once under one policy queue on the
+    lock only for the commit, not for the whole routing. The second one's UPDATE waits, then
+    (PostgreSQL re-checks the WHERE against the committed row) matches nothing, and
+    PointerMoved makes it decide again under the lock: they take turns, never both getting the
+    same "next" rep. SQLite serialises whole transactions, so it never gets there.
+    """
+    if policy.kind != PolicyKind.ROUND_ROBIN:
+        return
+    rows = RoundRobinPointer.objects.filter(pk=policy.pk)
+    rows = rows.filter(last_rep__isnull=True) if seen is None else rows.filter(last_rep_id=seen)
+    if rows.update(last_rep_id=rep_id, updated_at=now) != 1:
+        raise PointerMoved(policy.pk)
+
+
+# --- small write helpers (call inside a transaction holding the lead's row) -------------------
+
+
+def lead_url(lead: Lead) -> str:
+    try:
+        return lead.get_absolute_url()
+    except NoReverseMatch:
+        return reverse("routing:my_leads")
+
+
+def window(lead: Lead, policy: RoutingPolicy | None) -> datetime.timedelta:
+    if lead.channel_id and lead.channel:
+        minutes = lead.channel.response_window_minutes
+    else:
+        minutes = policy.fallback_window_minutes if policy else 240
+    return datetime.timedelta(minutes=minutes)
+
+
+def assign(
+    *,
+    lead: Lead,
+    rep: User,
+    policy: RoutingPolicy | None,
+    method: str,
+    now: datetime.datetime,
+    keep_state: bool = False,
+    reassigned: bool = False,
+) -> Assignment:
+    """Make `rep` the lead's owner, start its response window, open an Assignment."""
+    due = None if keep_state else now + window(lead, policy)
+    values: dict[str, Any] = {"owner_id": rep.pk, "updated_at": now, "response_due_at": due}
+    if not keep_state:
+        values.update(state=LeadState.ASSIGNED, assigned_at=now)
+    if reassigned:
+        values["reassign_count"] = lead.reassign_count + 1  # the caller holds the row
+    Lead.objects.filter(pk=lead.pk).update(**values)
+    for name, value in values.items():
+        setattr(lead, name, value)
+    lead.owner = rep
+    return Assignment.objects.create(
+        lead=lead,
+        rep=rep,
+        policy=policy,
+        method=method,
+        assigned_at=now,
+        response_due_at=due,
+    )
+
+
+def end_assignment(lead: Lead, reason: str, now: datetime.datetime) -> None:
+    Assignment.objects.filter(lead=lead, ended_at__isnull=True).update(
+        ended_at=now, end_reason=reason, updated_at=now
+    )
+
+
+def set_routing(
+    lead: Lead,
+    *,
+    policy: RoutingPolicy | None,
+    queue_department_id: int | None,
+    escalated_at: datetime.datetime | None = None,
+    reason: str = "",
+) -> None:
+    # one INSERT ... ON CONFLICT (lead) DO UPDATE; the caller holds the lead's row lock
+    adapt = connection.ops.adapt_datetimefield_value
+    insert_rows(
+        LeadRouting,
+        ["lead_id", "policy_id", "queue_department_id", "escalated_at", "escalation_reason"],
+        [
+            (
+                lead.pk,
+                policy.pk if policy else None,
+                queue_department_id,
+                adapt(escalated_at),
+                reason,
+            )
+        ],
+        constant={"created_at": adapt(timezone.now()), "updated_at": adapt(timezone.now())},
+        upsert_on="lead_id",
+    )
+
+
+def to_queue(
+    *,
+    lead: Lead,
+    policy: RoutingPolicy | None,
+    reason: str,
+    now: datetime.datetime,
+    queue_department_id: int | None = None,
+) -> list[User]:
+    """Put the lead in its unassigned queue (no owner) and notify the responsible manager(s)."""
+    Lead.objects.filter(pk=lead.pk).update(
+        owner=None, state=LeadState.UNASSIGNED, response_due_at=None, updated_at=now
+    )
+    lead.owner, lead.owner_id, lead.state, lead.response_due_at = (
+        None,
+        None,
+        LeadState.UNASSIGNED,
+        None,
+    )
+    if queue_department_id is None:
+        queue_department_id = routing_settings().queue_department_id(policy)
+    set_routing(
+        lead,
+        policy=policy,
+        queue_department_id=queue_department_id,
+        escalated_at=now,
+        reason=reason,
+    )
+    managers = nearest_managers(queue_department_id)
+    notify(
+        recipients=managers,
+        kind="routing.unassigned",
+        title=_("线索无人可分,请处理:%(lead)s") % {"lead": lead},
+        body=str(ESCALATION_TEXT.get(reason, reason)),
+        url=reverse("routing:queue"),
+        dedupe_key=f"routing.unassigned:{lead.pk}:{now.isoformat()}",
+        now=now,
+    )
+    return managers
+
+
+ESCALATION_TEXT = {
+    "no_policy": gettext_lazy("没有可用的分配策略"),
+    "no_eligible": gettext_lazy("当前没有可分配的销售(均已暂停、离线或达到在跟上限)"),
+    "max_reassignments": gettext_lazy("多次超时未联系,已达改派上限"),
+    "nobody_claimed": gettext_lazy("抢单超时无人认领,且无可锁定的销售"),
+}
+
+
+def person(user_id: int | None, candidates: list[scoring.Candidate] | None = None) -> Any:
+    if user_id is None:
+        return None
+    for c in candidates or []:
+        if c.rep_id == user_id:
+            return {"id": c.rep_id, "name": c.name}
+    user = User.objects.filter(pk=user_id).first()
+    return {"id": user_id, "name": str(user) if user else f"#{user_id}"}
+
+
+def who(user: User) -> dict[str, Any]:
+    return {"id": user.pk, "name": str(user)}
+
+
+def explained_event(
+    *,
+    subject: Lead,
+    verb: str,
+    actor: User | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    data: dict[str, Any],
+    now: datetime.datetime,
+) -> Event:
+    """`record_event` for a decision's explanation: its candidate table (Scored.as_json, plain
+    JSON already) is not walked again value by value (with 50 reps that walk cost more than
+    the decision)."""
+    data = dict(data)
+    candidates = data.pop("candidates", None)
+    plain = to_jsonable(data)
+    if candidates is not None:
+        plain["candidates"] = candidates
+    return Event.objects.create(
+        created_at=now,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        subject_type=entity_of(subject),
+        subject_id=subject.pk,
+        verb=verb,
+        before=to_jsonable(before or {}),
+        after=to_jsonable(after or {}),
+        data=plain,
+    )
+
+
+def policy_json(policy: RoutingPolicy | None) -> Any:
+    if policy is None:
+        return None
+    return {"id": policy.pk, "key": policy.key, "name": policy.name, "kind": policy.kind}
+
+
+def notify_assigned(lead: Lead, now: datetime.datetime, body: str = "") -> None:
+    notify_many([assigned_message(lead, now, body)], now=now)
+
+
+def assigned_message(lead: Lead, now: datetime.datetime, body: str = "") -> Message:
+    """ "New lead, contact it within N minutes", to its new owner."""
+    minutes = (
+        int((lead.response_due_at - now).total_seconds() // 60) if lead.response_due_at else "-"
+    )
+    return Message(
+        recipients=[lead.owner],
+        kind="routing.assigned",
+        title=_("新线索:%(lead)s,请在 %(minutes)s 分钟内联系") % {"lead": lead, "minutes": minutes},
+        body=body or lead.company,
+        url=lead_url(lead),
+        dedupe_key=f"routing.assigned:{lead.pk}:{now.isoformat()}",
+    )
