@@ -455,9 +455,10 @@ def wait_for(port: int, timeout: float = 30) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
-def tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) used so far by a process's children (the gunicorn workers),
-    from /proc; 0 where /proc is not there."""
+def tree_cpu(root: int = 0, database: str = "") -> float:
+    """CPU seconds (user + system) used so far, from /proc (0 where there is none): by the
+    children of process `root` (the gunicorn workers), or by the PostgreSQL server processes
+    serving `database` (their command line names it)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for entry in Path("/proc").iterdir():
@@ -465,9 +466,11 @@ def tree_cpu(root: int) -> float:
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().decode(errors="replace") if database else ""
         except OSError:
             continue
-        if int(fields[1]) == root:  # ppid
+        mine = f" {database} " in command if database else int(fields[1]) == root  # ppid
+        if mine:
             total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
     return total
 
@@ -530,7 +533,11 @@ def bench_http(channel, rng: random.Random, contacts: int, requests: int, second
                     codes[status] = codes.get(status, 0) + 1
 
         threads = [threading.Thread(target=client) for _ in range(clients)]
+        from django.db import connection
+
+        database = connection.settings_dict["NAME"] if connection.vendor == "postgresql" else ""
         server_cpu, client_cpu = tree_cpu(server.pid), time.process_time()
+        database_cpu = tree_cpu(database=database) if database else 0.0
         started = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -538,13 +545,15 @@ def bench_http(channel, rng: random.Random, contacts: int, requests: int, second
             thread.join()
         wall = time.perf_counter() - started
         server_cpu, client_cpu = tree_cpu(server.pid) - server_cpu, time.process_time() - client_cpu
+        database_cpu = tree_cpu(database=database) - database_cpu if database else 0.0
         ok = codes.get(201, 0)
         print(f"HTTP: {ok} intakes answered 201 in {wall:.1f} s = {ok / wall:.0f} intakes/s "
               f"({clients} client threads, gunicorn 2 sync workers); status codes {codes}")  # fmt: skip
         print(f"  latency: {fmt_ms(latencies)}")
         answered = max(1, sum(codes.values()))
         print(f"  CPU per request: gunicorn workers {server_cpu / answered * 1000:.2f} ms, "
-              f"load generator {client_cpu / answered * 1000:.2f} ms (same 2 cores)")  # fmt: skip
+              f"load generator {client_cpu / answered * 1000:.2f} ms (same 2 cores)"
+              + (f", PostgreSQL server {database_cpu / answered * 1000:.2f} ms" if database else ""))  # fmt: skip
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -605,8 +614,12 @@ def main() -> None:
     run_rng = random.Random(SEED + 1 + on_file)
     bench_service(channel, payloads(args.intakes + 50, args.contacts, run_rng))
     if not args.skip_http:
+        # the same start for the HTTP part: reps without the leads part 1 gave them
+        closed = Lead.objects.filter(state__in=ACTIVE_LEAD_STATES).update(
+            state=LeadState.DISQUALIFIED
+        )
         connection.close()
-        print(f"\n== 2. HTTP · load {load_average()}")
+        print(f"\n== 2. HTTP · load {load_average()} · closed the {closed:,} leads part 1 assigned")
         bench_http(channel, run_rng, args.contacts, args.http_requests, args.http_seconds,
                    args.http_clients)  # fmt: skip
     print(f"\nload average at the end: {load_average()}")
