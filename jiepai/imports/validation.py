@@ -77,6 +77,7 @@ class RecordBuilder:
         self._copyable = not (
             signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
         )
+        self._custom_seen: dict[tuple[tuple[str, type, Any], ...], tuple[dict, dict]] = {}
         self._checked: dict[tuple[str, ...], list[models.Field]] = {}  # by trusted names
         self._seen: dict[str, dict[tuple[type, Any], _Outcome]] = {f.name: {} for f in self.fields}
 
@@ -96,15 +97,34 @@ class RecordBuilder:
             field_errors = self._clean_model(instance, field_errors, set(trusted))
         if field_errors:
             errors.update(ValidationError(field_errors).message_dict)
-        cleaned, custom_errors = clean_custom_values(
-            self.entity, custom or {}, existing={}, partial=False, definitions=self.definitions
-        )
+        cleaned, custom_errors = self._clean_custom(custom or {})
         for key, message in custom_errors.items():
             errors.setdefault(f"custom.{key}", []).append(message)
         instance.custom = cleaned  # type: ignore[attr-defined]
         if errors:
             raise ValidationError(errors)
         return instance
+
+    def _clean_custom(self, custom: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """customfields.clean_custom_values(custom) for a new record. Custom columns hold few
+        distinct combinations (an industry, a date), so the outcome of each is kept when it
+        is made of plain values only (a row gets its own copy of the dict)."""
+        # typed: 1, 1.0 and True are equal but are not the same input
+        key: tuple[tuple[str, type, Any], ...] | None = tuple(
+            (k, type(v), v) for k, v in custom.items()
+        )
+        if any(kind not in _CACHEABLE for _k, kind, _v in key):
+            key = None
+        if key is not None and key in self._custom_seen:
+            cleaned, errors = self._custom_seen[key]
+            return dict(cleaned), errors
+        cleaned, errors = clean_custom_values(
+            self.entity, custom, existing={}, partial=False, definitions=self.definitions
+        )
+        plain = all(type(v) in _CACHEABLE for v in cleaned.values())
+        if key is not None and plain and len(self._custom_seen) < _PER_FIELD:
+            self._custom_seen[key] = (dict(cleaned), errors)
+        return cleaned, errors
 
     def _new(self) -> models.Model:
         if not self._copyable:
@@ -119,17 +139,16 @@ class RecordBuilder:
 
     def _apply(self, instance: models.Model, values: dict[str, Any]) -> None:
         # as core.records._apply: text is stripped, a related id goes to the attname
+        state = instance.__dict__
         for name, value in values.items():
+            if name in self.text_fields:
+                state[name] = value.strip() if isinstance(value, str) else value
+                continue
             field = self.by_name.get(name) or instance._meta.get_field(name)
-            if isinstance(value, str) and name in self.text_fields:
-                value = value.strip()
-            setattr(
-                instance,
-                field.attname
-                if field.is_relation and not isinstance(value, models.Model)
-                else name,
-                value,
-            )
+            if not field.is_relation and not isinstance(field, models.FileField):
+                state[name] = value  # what setattr does for a plain concrete field
+                continue
+            setattr(instance, name if isinstance(value, models.Model) else field.attname, value)
 
     def _clean_fields(self, instance: models.Model, checked: list[models.Field]) -> dict[str, Any]:
         """Model.clean_fields(exclude=NOT_CHECKED + trusted) over the `checked` fields (those
