@@ -221,10 +221,18 @@ def bench_decision(region, users, rng: random.Random, routes: int) -> None:
                 for i in range(routes)
             ]
         )
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as statements:
+            route_lead(lead=leads.pop(), now=timezone.now())
         queue = iter(leads)
         times = measure(lambda q=queue: route_lead(lead=next(q), now=timezone.now()), len(leads))
         RoutingPolicy.objects.filter(pk=policy.pk).update(is_default=False)
-        print(f"{kind:17s} route_lead end to end: {fmt_ms(times)}")
+        print(
+            f"{kind:17s} route_lead end to end ({len(statements)} statements incl. BEGIN/COMMIT"
+            f", load average {os.getloadavg()[0]:.1f}): {fmt_ms(times)}"
+        )
     RoutingPolicy.objects.filter(key="round_robin").update(is_default=True)
 
 

@@ -78,11 +78,15 @@ class PointerMoved(Exception):
 
 def read_pointer(policy: RoutingPolicy, *, lock: bool) -> int | None:
     """The rep who had the last turn under a round-robin policy (locked with `lock`)."""
-    rows = RoundRobinPointer.objects.filter(pk=policy.pk).order_by()  # (no join for ordering)
-    if lock:
-        rows = rows.select_for_update()
-    found = list(rows.values_list("last_rep_id", flat=True))
-    if found:
+    # Plain SQL: this runs on every routed lead, and the ORM's query building cost more than
+    # the query (the table and column names come from the model, never from input).
+    sql = f"SELECT {_POINTER_REP} FROM {_POINTER_TABLE} WHERE {_POINTER_KEY} = %s"  # noqa: S608
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [policy.pk])
+        found = cursor.fetchone()
+    if found is not None:
         return found[0]
     return RoundRobinPointer.objects.get_or_create(policy=policy)[0].last_rep_id
 
@@ -101,10 +105,22 @@ def advance_pointer(
     """
     if policy.kind != PolicyKind.ROUND_ROBIN:
         return
-    rows = RoundRobinPointer.objects.filter(pk=policy.pk)
-    rows = rows.filter(last_rep__isnull=True) if seen is None else rows.filter(last_rep_id=seen)
-    if rows.update(last_rep_id=rep_id, updated_at=now) != 1:
+    was = f"{_POINTER_REP} IS NULL" if seen is None else f"{_POINTER_REP} = %s"
+    sql = (
+        f"UPDATE {_POINTER_TABLE} SET {_POINTER_REP} = %s, updated_at = %s"  # noqa: S608
+        f" WHERE {_POINTER_KEY} = %s AND {was}"
+    )
+    params = [rep_id, connection.ops.adapt_datetimefield_value(now), policy.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params if seen is None else [*params, seen])
+        moved = cursor.rowcount
+    if moved != 1:
         raise PointerMoved(policy.pk)
+
+
+_POINTER_TABLE = RoundRobinPointer._meta.db_table
+_POINTER_KEY = RoundRobinPointer._meta.get_field("policy").column
+_POINTER_REP = RoundRobinPointer._meta.get_field("last_rep").column
 
 
 # --- small write helpers (call inside a transaction holding the lead's row) -------------------

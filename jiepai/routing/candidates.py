@@ -192,9 +192,15 @@ _SEEN, _SKILLS, _BANDS = 8, 9, 10  # positions in CANDIDATE_COLUMNS
 _ACTIVE = len(CANDIDATE_COLUMNS) + USER_COLUMNS.index("is_active")
 
 
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value or []
+
+
 def _converted(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The few conversions the ORM would make: a time (SQLite returns text), the JSON lists
-    (returned as text), booleans (SQLite returns 0/1)."""
+    """The few conversions the ORM would make: a time (SQLite returns text), booleans (SQLite
+    returns 0/1). The JSON lists stay text until a capability match reads them (`_as_list`)."""
     values = list(row)
     seen = values[_SEEN]
     if isinstance(seen, str):
@@ -202,9 +208,6 @@ def _converted(row: tuple[Any, ...]) -> tuple[Any, ...]:
         if parsed is not None and timezone.is_naive(parsed):
             parsed = parsed.replace(tzinfo=datetime.UTC)  # stored in UTC
         values[_SEEN] = parsed
-    for position in (_SKILLS, _BANDS):
-        if isinstance(values[position], str):
-            values[position] = json.loads(values[position])
     values[6] = bool(values[6])  # paused
     values[_ACTIVE] = bool(values[_ACTIVE])
     return tuple(values)
@@ -331,6 +334,7 @@ class PoolFigures:
         conversion = self.conversion(industry) if weighted else {}
         capability = self.capability(industry, band) if kind == PolicyKind.CAPABILITY_MATCH else {}
         candidates = []
+        capable = kind == PolicyKind.CAPABILITY_MATCH  # the only policy reading declared skills
         width = len(CANDIDATE_COLUMNS)
         for row in rows:
             pk, username, display, first, last, capacity, paused, status, seen, skills, bands = row[
@@ -351,8 +355,8 @@ class PoolFigures:
                     won_in_industry_band=won.get("both", 0),
                     won_in_industry=won.get("industry", 0),
                     won_in_band=won.get("band", 0),
-                    declares_industry=bool(industry) and industry in (skills or []),
-                    declares_band=bool(band) and band in (bands or []),
+                    declares_industry=capable and bool(industry) and industry in _as_list(skills),
+                    declares_band=capable and bool(band) and band in _as_list(bands),
                 )
             )
         return candidates
