@@ -119,7 +119,7 @@ CANDIDATE_COLUMNS = (
     "rep_profile__deal_size_bands",
 )
 #: and after them, the user's columns a notification to the rep needs
-USER_COLUMNS = (
+_USER_WANTED = {
     "id",
     "username",
     "display_name",
@@ -130,7 +130,9 @@ USER_COLUMNS = (
     "is_active",
     "role",
     "department_id",
-)
+}
+#: in the model's field order, as Model.from_db expects a partial row
+USER_COLUMNS = tuple(f.attname for f in User._meta.concrete_fields if f.attname in _USER_WANTED)
 
 
 def _display_name(display_name: str, first: str, last: str, username: str) -> str:

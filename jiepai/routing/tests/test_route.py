@@ -48,6 +48,18 @@ def test_assigned_lead_gets_the_channel_response_window(east_round_robin, team):
     assert Assignment.objects.get(lead=routed).method == "round_robin"
 
 
+def test_assigned_rep_is_the_whole_user(east_round_robin, team):
+    rep = route_lead(lead=lead(), now=NOW).rep
+    assert (rep.pk, rep.username, rep.email, rep.role) == (
+        team.rep.pk,
+        team.rep.username,
+        team.rep.email,
+        team.rep.role,
+    )
+    assert rep.department_id == team.rep.department_id and str(rep) == str(team.rep)
+    assert rep.date_joined == team.rep.date_joined  # a field not read with the pool: loads
+
+
 def test_round_robin_pointer_is_persisted(east_round_robin, team):
     route_lead(lead=lead(), now=NOW)
     route_lead(lead=lead(), now=NOW)
