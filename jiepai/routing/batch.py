@@ -197,7 +197,6 @@ class _Batch:
     settings: RoutingSettings
     pools: dict[int, _Pool] = field(default_factory=dict)
     loads: _Loads = field(default_factory=_Loads)
-    names: dict[int, str] = field(default_factory=dict)
     managers: dict[int | None, list[dict[str, Any]]] = field(default_factory=dict)
     assigned_to: Counter[int] = field(default_factory=Counter)
     offered_to: Counter[int] = field(default_factory=Counter)
@@ -221,8 +220,6 @@ class _Batch:
             rows = pool_rows(policy, self.settings)
             figures = PoolFigures(policy, [row[0] for row in rows], self.now)
             pool = _Pool(policy, rows, figures, self.loads)
-            for row in rows:
-                self.names[row[0]] = scoring_name(row)
             self.pools[policy.pk] = pool
         return pool
 
@@ -232,11 +229,6 @@ class _Batch:
                 {"id": m.pk, "name": str(m)} for m in nearest_managers(queue_department_id)
             ]
         return self.managers[queue_department_id]
-
-
-def scoring_name(row: tuple[Any, ...]) -> str:
-    _pk, username, display, first, last = row[:5]
-    return display or f"{first} {last}".strip() or username
 
 
 def route_leads(
