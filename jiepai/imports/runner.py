@@ -87,6 +87,7 @@ from jiepai.pipeline import services as pipeline_services
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1000
+_TEXT_CUSTOM = frozenset({FieldType.TEXT, FieldType.SELECT, FieldType.MULTISELECT})
 IMPORT_CACHE_KIB = 32 * 1024  # SQLite page cache during an import
 IMPORT_CHECKPOINT_PAGES = 10_000  # WAL pages between checkpoints during an import
 
@@ -201,10 +202,6 @@ def _update_record(
         pipeline_services.update_opportunity(
             actor=actor, opportunity=instance, values=values, custom=custom
         )
-
-
-def _normalised_cell(value: Any) -> str:
-    return " ".join(cell_text(value).split()).lower()
 
 
 @contextmanager
@@ -368,14 +365,21 @@ class ImportRunner:
                 continue
             if is_blank(raw):
                 continue
-            hashed.append((key, _normalised_cell(raw)))
+            text = cell_text(raw)
+            # the cell as the row hash sees it: spaces collapsed, lower case
+            hashed.append((key, " ".join(text.split()).lower()))
             spec = self.by_key[key]
             try:
                 if spec.definition is not None:
-                    value = custom_input(spec, raw, self.lookups)
+                    # custom_input gives text kinds their cell_text
+                    value = (
+                        text if spec.kind in _TEXT_CUSTOM else custom_input(spec, raw, self.lookups)
+                    )
                     if spec.kind in (FieldType.SELECT, FieldType.MULTISELECT):
                         self._note_unmatched(spec, value)
                     row.custom[spec.definition.key] = value
+                elif spec.kind == "text":
+                    row.values[key] = text  # what convert_builtin gives a text field
                 else:
                     row.values[key] = convert_builtin(
                         spec, raw, self.lookups, decimal_places=self.places[key], row=row.values
