@@ -30,7 +30,7 @@ from django.db import connection
 from django.db.models import Model
 
 from jiepai.core.entities import model_for
-from jiepai.dedup.keys import BLOCKING_KINDS, Keys, stored_kinds
+from jiepai.dedup.keys import BLOCKING_KINDS, ENTITY_KINDS, Keys, stored_kinds
 from jiepai.dedup.models import DEDUP_ENTITIES, DuplicateFlag, MatchKey
 from jiepai.dedup.reasons import reason_texts, reasons_json
 from jiepai.dedup.scan import stored_features
@@ -137,13 +137,14 @@ def find_duplicates_batch(
     cap = policy.generic_key_count
     minimum = policy.show_threshold if threshold is None else threshold
 
-    wanted = {p for keys in keys_per_item for p in _pairs(keys, BLOCKING_KINDS)}
+    blocking = [kind for kind in BLOCKING_KINDS if kind in ENTITY_KINDS[entity]]
+    wanted = {p for keys in keys_per_item for p in _pairs(keys, blocking)}
     stored_wanted = {(s, value) for kind, value in wanted for s in stored_kinds(kind)}
     stored_count = _stored_counts(entity, stored_wanted) if stored_wanted else Counter()
     names = {("name", keys["name"][0]) for keys in keys_per_item if keys.get("name")}
     name_count = _stored_counts(entity, names) if names else Counter()
 
-    stored_as = {kind: stored_kinds(kind) for kind in BLOCKING_KINDS}
+    stored_as = {kind: stored_kinds(kind) for kind in blocking}
     # how many stored records hold each looked-up key (over the stored kinds it meets)
     held = {
         (kind, value): sum(stored_count.get((s, value), 0) for s in stored_as[kind])
@@ -163,7 +164,7 @@ def find_duplicates_batch(
     earlier: dict[Pair, list[int]] = {}  # stored-as (kind, value) → indexes of earlier items
     earlier_names: Counter[str] = Counter()
     for index, keys in enumerate(keys_per_item):
-        own = _pairs(keys, BLOCKING_KINDS)
+        own = _pairs(keys, blocking)
         counts: dict[Pair, int] = {}
         ids: set[int] = set()
         others: set[int] = set()

@@ -268,6 +268,9 @@ class ImportRunner:
         self.builder = RecordBuilder(self.model, definitions=self.definitions)
         self.event_actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
         self.created_verb = f"{entity}.created"
+        self.attnames = {
+            f.name: getattr(f, "attname", f.name) for f in self.model._meta.concrete_fields
+        }
         self.job_id = str(job.public_id) if job is not None else ""
         # `contact` is looked up within the row's `account`, so accounts convert first.
         self.mapping = sorted(
@@ -668,7 +671,14 @@ class ImportRunner:
         set, and the custom fields."""
         instance = row.instance
         assert instance is not None
-        after = snapshot(instance, row.create_values)  # JSON values already
+        # events.services.snapshot(instance, row.create_values), with the attnames looked up
+        # once for the run
+        state = instance.__dict__
+        attname = self.attnames
+        if all(name in attname for name in row.create_values):
+            after = {name: to_jsonable(state[attname[name]]) for name in row.create_values}
+        else:
+            after = snapshot(instance, row.create_values)
         custom = getattr(instance, "custom", None)
         if custom:
             after["custom"] = to_jsonable(custom)

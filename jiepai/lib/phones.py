@@ -70,7 +70,7 @@ def parse_phone(raw: object, *, region: str = DEFAULT_REGION) -> Phone | None:
     Short numbers, numbers missing a digit and free text are None: a wrong key is worse for
     duplicate matching than no key.
     """
-    if raw is None:
+    if raw is None or raw == "":
         return None
     if region == DEFAULT_REGION and isinstance(raw, str | int) and not isinstance(raw, bool):
         plain = _plain_cn_mobile(str(raw))

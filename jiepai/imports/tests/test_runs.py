@@ -439,3 +439,19 @@ def test_row_key_is_the_hash_of_its_normalised_cells(people, sheet):
     cells = sorted([("name", "张 主任"), ("mobile", "13800138000")])
     digest = hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
     assert ImportLedger.objects.get(job=job).key == f"row:{digest}"
+
+
+@pytest.mark.django_db
+def test_created_event_holds_the_snapshot_create_record_would_write(people, sheet):
+    from jiepai.events.services import snapshot
+
+    path = sheet([LEAD_HEADER, ["张主任", "上海瑞金医院", 13800138000, "z@example.com", "12万"]])
+    run(path, "lead", people.marketing)
+    lead = Lead.objects.get()
+    event = Event.objects.get(subject_type="lead", subject_id=lead.pk, verb="lead.created")
+    fields = [name for name in event.after if name != "custom"]
+    assert {"name", "company", "mobile", "budget", "channel", "state"} <= set(fields)
+    assert event.after == {
+        **snapshot(lead, fields),
+        **({"custom": lead.custom} if lead.custom else {}),
+    }
