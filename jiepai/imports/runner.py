@@ -14,12 +14,13 @@ One chunk of rows at a time:
    threshold, as the door does to block; a flag only puts the pair in front of a reviewer, so
    it takes the show threshold — what the door would show the person typing the record in.
    External ids are matched exactly for every entity (opportunities have no other key);
-4. *write* the chunk in one transaction: bulk inserts of the records, their `<entity>.created`
-   Events (the same after-snapshot create_record writes), ledger rows and row results, and the
-   job's counters. A failure rolls the chunk back whole; re-running skips committed chunks.
+4. *write* the chunk in one transaction (jiepai.imports.bulk): inserts of the records, their
+   dedup keys and flags (jiepai.dedup.batch), their `<entity>.created` Events (the same
+   after-snapshot create_record writes), ledger rows and row results, and the job's counters.
+   A failure rolls the chunk back whole; re-running skips committed chunks.
 
-Leads created without an owner are routed after their chunk commits (jiepai.routing.services.
-route_lead when the routing app is installed), each in its own transaction.
+Leads created without an owner are routed when the whole run is done, all at once
+(jiepai.imports.services.run_job → jiepai.routing.batch.route_leads).
 """
 
 from __future__ import annotations
