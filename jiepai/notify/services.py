@@ -21,7 +21,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,32 +100,58 @@ def notify_many(
 
 def _insert_notifications(rows: list[Notification]) -> list[Notification]:
     """Insert the inbox rows, skipping those a dedupe key says were already sent."""
+    plain = [row for row in rows if not row.dedupe_key]
+    keyed = [row for row in rows if row.dedupe_key]
+    created = Notification.objects.bulk_create(plain) if plain else []
+    return created + _insert_deduplicated(keyed)
+
+
+_NOTIFICATION_COLUMNS = (
+    "recipient_id",
+    "kind",
+    "title",
+    "body",
+    "url",
+    "dedupe_key",
+    "created_at",
+    "updated_at",
+)
+
+
+def _insert_deduplicated(rows: list[Notification]) -> list[Notification]:
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING for rows with a dedupe key: a repeat is
+    skipped by the database (the unique index on recipient and key, partial: non-empty keys),
+    without the savepoint and the error a plain INSERT would need (SQLite ≥ 3.35, PostgreSQL)."""
     if not rows:
         return []
-    if not any(row.dedupe_key for row in rows):
-        return Notification.objects.bulk_create(rows)  # nothing unique to collide on
-    try:
-        # a savepoint: a duplicate must not break the caller's transaction
-        with transaction.atomic():
-            return Notification.objects.bulk_create(rows)
-    except IntegrityError:
-        pass  # some were sent before: insert one by one, skipping those
+    quote = connection.ops.quote_name
+    now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    holder = "(" + ", ".join(["%s"] * len(_NOTIFICATION_COLUMNS)) + ")"
+    # table and column names come from the model, never from input; values are parameters
+    sql = (
+        f"INSERT INTO {quote(Notification._meta.db_table)}"  # noqa: S608
+        f" ({', '.join(map(quote, _NOTIFICATION_COLUMNS))})"
+        f" VALUES {', '.join([holder] * len(rows))}"
+        f" ON CONFLICT ({quote('recipient_id')}, {quote('dedupe_key')})"
+        f" WHERE NOT ({quote('dedupe_key')} = '') DO NOTHING"  # the index's own condition
+        f" RETURNING {quote('id')}, {quote('recipient_id')}, {quote('dedupe_key')}"
+    )
+    params: list[object] = []
+    for row in rows:
+        params += [row.recipient_id, row.kind, row.title, row.body, row.url, row.dedupe_key]
+        params += [stamp, stamp]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = {(recipient, key): pk for pk, recipient, key in cursor.fetchall()}
     created = []
     for row in rows:
-        fresh = Notification(
-            recipient=row.recipient,
-            kind=row.kind,
-            title=row.title,
-            body=row.body,
-            url=row.url,
-            dedupe_key=row.dedupe_key,
-        )
-        try:
-            with transaction.atomic():
-                fresh.save(force_insert=True)
-        except IntegrityError:
-            continue  # already notified under this dedupe key
-        created.append(fresh)
+        pk = inserted.pop((row.recipient_id, row.dedupe_key), None)
+        if pk is None:
+            continue  # already notified under this dedupe key (or a repeat in this batch)
+        row.pk, row.created_at, row.updated_at = pk, now, now
+        row._state.adding, row._state.db = False, connection.alias
+        created.append(row)
     return created
 
 
