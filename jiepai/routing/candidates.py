@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, IntegerField, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -96,7 +97,7 @@ class Pool:
         by_row = {row[0]: row for row in self.rows}
         if all(pk in by_row for pk in rep_ids):
             return [
-                User.from_db(None, USER_COLUMNS, by_row[pk][len(CANDIDATE_COLUMNS) :])
+                User.from_db(None, USER_COLUMNS, by_row[pk][_USER_START:_USER_END])
                 for pk in rep_ids
             ]
         by_id = User.objects.in_bulk(rep_ids)
@@ -153,11 +154,11 @@ def load_pool(
     now: datetime.datetime,
     settings: RoutingSettings | None = None,
 ) -> Pool:
-    """A policy's candidates for one lead: two queries for round-robin (the reps' columns, their
+    """A policy's candidates for one lead: one query for round-robin (the reps' columns and their
     capped loads), plus the figures the weighted pool or capability match scores."""
     settings = settings or routing_settings()
     rows = pool_rows(policy, settings)
-    active = capped_active_counts([row[0] for row in rows], max_capacity(rows))
+    active = {row[0]: row[_ACTIVE_LEADS] for row in rows if row[_ACTIVE_LEADS]}
     figures = PoolFigures(policy, [row[0] for row in rows], now)
     return Pool(
         figures.candidates(rows, active, industry=lead.industry or "", budget=lead.budget, now=now),
@@ -167,7 +168,8 @@ def load_pool(
 
 
 def pool_rows(policy: RoutingPolicy, settings: RoutingSettings) -> list[tuple[Any, ...]]:
-    """The policy's reps as rows of CANDIDATE_COLUMNS + USER_COLUMNS, in rep-id order (one
+    """The policy's reps as rows of CANDIDATE_COLUMNS + USER_COLUMNS + their active leads
+    (counted up to the largest capacity, as `capped_active_counts`), in rep-id order (one
     query). The SQL is compiled once per policy and configuration snapshot, and the rows are
     read raw: compiling the filter and converting every value through its field cost more than
     running the query (a decision among 50 reps)."""
@@ -177,7 +179,12 @@ def pool_rows(policy: RoutingPolicy, settings: RoutingSettings) -> list[tuple[An
         users_qs = User.objects.filter(is_active=True, rep_profile__isnull=False)
         rule = pool_filter(policy, settings)
         users_qs = users_qs.filter(role=Role.REP) if rule is None else users_qs.filter(rule)
-        query = users_qs.order_by("id").values_list(*CANDIDATE_COLUMNS, *USER_COLUMNS).query
+        users_qs = users_qs.annotate(active_leads=_capped_load())
+        query = (
+            users_qs.order_by("id")
+            .values_list(*CANDIDATE_COLUMNS, *USER_COLUMNS, "active_leads")
+            .query
+        )
         compiled = (settings, *query.sql_with_params())
         if len(_pool_sql) > 64:
             _pool_sql.clear()
@@ -188,10 +195,31 @@ def pool_rows(policy: RoutingPolicy, settings: RoutingSettings) -> list[tuple[An
     return [_converted(row) for row in rows]
 
 
+def _capped_load() -> RawSQL:
+    """The rep's active leads, counted only up to the largest capacity of any rep (all the load
+    cap needs to know; see `capped_active_counts`): a column of the pool query."""
+    quote = connection.ops.quote_name
+    lead_table, user_table = quote(Lead._meta.db_table), quote(User._meta.db_table)
+    profile_table = quote(RepProfile._meta.db_table)
+    owner, state = quote(Lead._meta.get_field("owner").column), quote("state")
+    states = ", ".join(["%s"] * len(ACTIVE_LEAD_STATES))
+    # names come from the models, never from input; the states are parameters
+    return RawSQL(  # noqa: S611
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {lead_table} l"  # noqa: S608
+        f" WHERE l.{owner} = {user_table}.{quote('id')} AND l.{state} IN ({states})"
+        f" LIMIT (SELECT MAX({quote('capacity')}) FROM {profile_table})) AS capped",
+        ACTIVE_LEAD_STATES,
+        output_field=IntegerField(),
+    )
+
+
 #: compiled pool queries: (settings snapshot they were made from, sql, params)
 _pool_sql: dict[tuple[Any, ...], tuple[Any, str, tuple[Any, ...]]] = {}
 _SEEN, _SKILLS, _BANDS = 8, 9, 10  # positions in CANDIDATE_COLUMNS
-_ACTIVE = len(CANDIDATE_COLUMNS) + USER_COLUMNS.index("is_active")
+_USER_START = len(CANDIDATE_COLUMNS)
+_USER_END = _USER_START + len(USER_COLUMNS)
+_ACTIVE = _USER_START + USER_COLUMNS.index("is_active")
+_ACTIVE_LEADS = _USER_END  # the capped count of active leads, last
 
 
 def _as_list(value: Any) -> list[Any]:
