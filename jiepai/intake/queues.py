@@ -16,6 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from jiepai.core.editing import edit_page
+from jiepai.customfields.services import definitions_for
+from jiepai.events.labels import field_label
+from jiepai.intake.aliases import CUSTOM_PREFIX
 from jiepai.intake.models import Channel, Lead, LeadState, RejectedIntake, RejectedStatus
 from jiepai.intake.pipeline import complete_lead
 from jiepai.intake.rejected import discard_rejected, replay_rejected
@@ -55,6 +58,24 @@ class IncompleteLeadForm(forms.ModelForm):
                 self.fields[name].help_text = _("缺失,请补全")
 
 
+def field_names_labelled(names: list[str]) -> dict[str, str]:
+    """{lead field or "custom.<key>": its label in the reader's language}, for the pool's pages."""
+    custom = {d.key: d.label for d in definitions_for("lead")}
+    return {
+        name: custom.get(name[len(CUSTOM_PREFIX) :], name)
+        if name.startswith(CUSTOM_PREFIX)
+        else field_label("lead", name)
+        for name in names
+    }
+
+
+def _labelled(lead: Lead) -> Lead:
+    labels = field_names_labelled([*lead.missing_fields, *lead.field_errors])
+    lead.missing_labels = [labels[n] for n in lead.missing_fields]  # type: ignore[attr-defined]
+    lead.error_labels = {labels[n]: m for n, m in lead.field_errors.items()}  # type: ignore[attr-defined]
+    return lead
+
+
 def _incomplete(user: User) -> object:
     return visible_to(
         user, Lead.objects.filter(state=LeadState.INCOMPLETE, merged_into__isnull=True)
@@ -70,6 +91,7 @@ def incomplete_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(leads.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    page.object_list = [_labelled(lead) for lead in page.object_list]
     return render(
         request,
         "intake/incomplete_list.html",
@@ -97,7 +119,7 @@ def incomplete_fix(request: HttpRequest, pk: int) -> HttpResponse:
         cancel_url=reverse("intake:incomplete_list"),
         form_kwargs={"missing": lead.missing_fields},
         template="intake/incomplete_form.html",
-        extra_context={"lead": lead},
+        extra_context={"lead": _labelled(lead)},
     )
 
 

@@ -163,9 +163,25 @@ def incomplete(web, now) -> Lead:
     return Lead.objects.get(pk=answer.lead_id)
 
 
+def _badges(html: str) -> list[str]:
+    return re.findall(r'<span class="badge[^"]*"[^>]*>([^<]+)</span>', html)
+
+
 def test_marketing_sees_the_incomplete_pool_with_what_is_missing(incomplete, people):
     html = _login(people.marketing).get(reverse("intake:incomplete_list")).content.decode()
-    assert "王磊" in html and "company" in html and "title" in html
+    assert "王磊" in html
+    # the fields by their labels, in the reader's language, not as column names
+    assert {"公司", "职位"} <= set(_badges(html)) and "company" not in _badges(html)
+
+
+def test_the_pool_names_missing_and_unreadable_fields_in_english_too(web, now, people):
+    answer = intake_lead(channel=web, payload={"姓名": "王磊", "电话": "12345"}, now=now)
+    client = _login(people.marketing)
+    client.cookies["django_language"] = "en"
+    badges = _badges(client.get(reverse("intake:incomplete_list")).content.decode())
+    assert {"Company", "Title", "Mobile?"} <= set(badges), badges
+    page = client.get(reverse("intake:incomplete_fix", args=[answer.lead_id])).content.decode()
+    assert "<dt>Mobile</dt>" in page and "Company" in page
 
 
 def test_outsider_sees_nothing_in_the_incomplete_pool(incomplete, people):
