@@ -78,7 +78,10 @@ def route_lead(
     and score, and the reason. Leads in any other state are left alone (outcome "skipped").
 
     Runs in its own transaction (a savepoint when the caller already has one) and locks the
-    lead's row, so routing the same lead twice at once routes it once.
+    lead's row, so routing the same lead twice at once routes it once. Round-robin reads its
+    pointer without a lock and advances it by compare-and-set as the last statement (the lock
+    is held only for the commit); when another routing took that turn meanwhile, this attempt
+    is rolled back and made again holding the pointer's lock (`advance_pointer`).
     """
     now = now or timezone.now()
     saved = {name: lead.__dict__[name] for name in _ROUTED_FIELDS if name in lead.__dict__}
