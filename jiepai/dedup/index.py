@@ -14,6 +14,7 @@ from jiepai.core.entities import entity_of, model_for
 from jiepai.dedup.keys import BLOCKING_KINDS, Keys, keys_for, kind_label, values_of
 from jiepai.dedup.models import DEDUP_ENTITIES, MatchKey
 from jiepai.dedup.selectors import enforced_kinds
+from jiepai.events.prepared import prepared_cursor
 from jiepai.org.models import User
 from jiepai.org.visibility import can_see
 
@@ -50,7 +51,7 @@ def lock_keys(entity: str, keys: Keys) -> None:
     )
     if not hashes:
         return
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         # one round trip; the locks are taken in the array's (sorted) order
         cursor.execute(
             "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, n) "
@@ -159,7 +160,7 @@ def _insert_keys(rows: list[MatchKey]) -> None:
     """One multi-row INSERT (every save of a record writes its keys: the ORM's bulk_create
     costs three times as much for these five plain columns)."""
     quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # one shape per number of keys
         # table name from the model, never from input
         cursor.execute(
             f"INSERT INTO {quote(MatchKey._meta.db_table)} "  # noqa: S608

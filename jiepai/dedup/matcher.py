@@ -28,6 +28,7 @@ from jiepai.dedup.models import MatchKey
 from jiepai.dedup.reasons import reason_texts
 from jiepai.dedup.scoring import Reason, score
 from jiepai.dedup.selectors import policy_for
+from jiepai.events.prepared import prepared_cursor
 from jiepai.org.models import User
 from jiepai.org.visibility import visible_to
 
@@ -110,7 +111,7 @@ def _lookup_many(searches: list[Search], keys: Keys) -> dict[str, _Found]:
         s.entity: {key: [] for key in lookups} for s in searches
     }
     name_counts = dict.fromkeys(found, 1)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # a handful of shapes, one per set of key kinds
         cursor.execute(" UNION ALL ".join(parts), params)
         for entity, kind, value, number in cursor.fetchall():
             if kind == "name" and (kind, value) not in found[entity]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from jiepai.core.entities import entity_of
 from jiepai.events.models import Event
+from jiepai.events.prepared import prepared_cursor
 
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -125,5 +126,5 @@ def record_events(events: list[Event], *, batch: int = 500) -> None:
         params = [
             f.get_db_prep_save(getattr(e, f.attname), connection) for e in chunk for f in fields
         ]
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:  # one shape per number of rows
             cursor.execute(head + ", ".join([row] * len(chunk)), params)

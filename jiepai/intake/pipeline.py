@@ -34,6 +34,7 @@ from jiepai.dedup.keys import Keys, keys_for
 from jiepai.dedup.models import Policy
 from jiepai.dedup.services import record_created
 from jiepai.events.models import Event
+from jiepai.events.prepared import prepared_cursor
 from jiepai.events.services import new_event, record_event, record_events, snapshot
 from jiepai.intake import aliases, scoring
 from jiepai.intake.behaviour import attach_visitor_events, lock_visitor
@@ -291,7 +292,7 @@ def _summary_of_visitor(visitor_id: str, config: IntentConfig) -> scoring.Behavi
     quote = connection.ops.quote_name
     wechat = stay = downloads = videos = 0
     kinds = config.counted_download_kinds
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         # the table name comes from the model; the partial index on anonymous visitors serves it
         cursor.execute(
             f"SELECT kind, seconds, asset_kind FROM {quote(BehaviourEvent._meta.db_table)} "  # noqa: S608
@@ -330,7 +331,7 @@ def _claim_key(
         quote(meta.get_field(name).column)
         for name in ("channel", "key", "fingerprint", "created_at", "status_code", "response")
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         # table and column names come from the model, never from input
         cursor.execute(
             f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
@@ -352,7 +353,7 @@ def _record_answer(claim: IdempotencyKey, *, lead: Lead, body: dict[str, Any]) -
     meta = IdempotencyKey._meta
     quote = connection.ops.quote_name
     response = meta.get_field("response").get_db_prep_save(body, connection)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         # table and column names come from the model, never from input
         cursor.execute(
             f"UPDATE {quote(meta.db_table)} SET {quote('lead_id')} = %s, "  # noqa: S608

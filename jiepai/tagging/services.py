@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from jiepai.events.models import Event
+from jiepai.events.prepared import prepared_cursor
 from jiepai.events.services import new_event, record_event, record_events
 from jiepai.tagging.models import Tag, TagAssignment
 
@@ -200,7 +201,7 @@ def _insert_assignments(assignments: list[TagAssignment]) -> None:
     params = [
         f.get_db_prep_save(f.pre_save(a, True), connection) for a in assignments for f in fields
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         # table and column names come from the model, never from input
         cursor.execute(
             f"INSERT INTO {quote(TagAssignment._meta.db_table)} "  # noqa: S608
