@@ -143,8 +143,11 @@ class Lead(OwnedRecord):
     name = models.CharField(_("姓名"), max_length=50, blank=True)
     title = models.CharField(_("职位"), max_length=50, blank=True)
     company = models.CharField(_("公司"), max_length=200, blank=True)
-    mobile = models.CharField(_("手机"), max_length=40, blank=True, db_index=True)
-    email = models.EmailField(_("邮箱"), blank=True, db_index=True)
+    # No index on mobile or email: duplicates are found through the dedup key table, and the
+    # list's search is `icontains`, which no b-tree serves; each index cost every intake an
+    # insertion twice (the INSERT, then routing's UPDATE of owner and state, which cannot be HOT).
+    mobile = models.CharField(_("手机"), max_length=40, blank=True)
+    email = models.EmailField(_("邮箱"), blank=True)
     wechat = models.CharField(_("微信"), max_length=50, blank=True)
     industry = models.CharField(_("行业"), max_length=50, blank=True)
     province = models.CharField(_("省份"), max_length=30, blank=True)
@@ -160,7 +163,8 @@ class Lead(OwnedRecord):
         related_name="leads",
     )
     source_detail = models.JSONField(_("来源详情"), default=dict, blank=True)
-    visitor_id = models.CharField(_("访客编号"), max_length=64, blank=True, db_index=True)
+    # indexed in Meta (equality only: PostgreSQL's extra LIKE-prefix index had no reader)
+    visitor_id = models.CharField(_("访客编号"), max_length=64, blank=True)
     state = models.CharField(
         _("状态"), max_length=20, choices=LeadState.choices, default=LeadState.UNASSIGNED
     )
@@ -217,6 +221,8 @@ class Lead(OwnedRecord):
             # it extends lead_state_created_idx, so PostgreSQL prefers it whatever its statistics
             # say about how many leads are active.
             models.Index(fields=["state", "owner"], name="lead_state_owner_idx"),
+            # a visitor's behaviour attaching to the lead made from them (equality lookups)
+            models.Index(fields=["visitor_id"], name="lead_visitor_idx"),
         ]
 
     def __str__(self) -> str:
