@@ -159,6 +159,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="prepare every chunk in this process (no second process), for comparison",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"leads_{args.rows}.xlsx"
@@ -182,7 +187,10 @@ def main() -> None:
 
         from django.utils import timezone
 
-        from jiepai.imports import services
+        from jiepai.imports import runner, services
+
+        if args.in_process:
+            runner.PIPELINE_MIN_ROWS = 10**12
 
         load_before = os.getloadavg()[0]
         started, cpu, child_cpu = time.perf_counter(), time.process_time(), children_cpu()
@@ -193,7 +201,8 @@ def main() -> None:
         # apart here (route=False, then the same call run_job makes).
         job = services.run_job(job, now=timezone.now(), route=False)
         import_seconds = time.perf_counter() - started
-        import_cpu = time.process_time() - cpu + children_cpu() - child_cpu
+        import_main_cpu = time.process_time() - cpu
+        import_cpu = import_main_cpu + children_cpu() - child_cpu
         routing_started, routing_cpu = time.perf_counter(), time.process_time()
         routed = services.route_created_leads(job, now=timezone.now())
         routing_seconds = time.perf_counter() - routing_started
@@ -207,6 +216,10 @@ def main() -> None:
             f"import: {import_seconds:.2f} s, CPU {import_cpu:.2f} s  ({job.processed_rows:,} rows:"
             f" created {job.created_count:,}, skipped duplicates {job.skipped_count:,},"
             f" rejected {job.failed_count:,}) status={job.status} {job.message}"
+        )
+        print(
+            f"  of which this process {import_main_cpu:.2f} s CPU, the preparing worker"
+            f" {import_cpu - import_main_cpu:.2f} s CPU"
         )
         print(
             f"routing (route_leads, all created leads): {routing_seconds:.2f} s,"

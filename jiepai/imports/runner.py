@@ -26,19 +26,26 @@ Leads created without an owner are routed when the whole run is done, all at onc
 from __future__ import annotations
 
 import datetime
+import gc
 import hashlib
+import io
 import json
 import logging
-from collections import Counter
+import multiprocessing
+import os
+import pickle
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,7 +61,7 @@ from jiepai.dedup.batch import (
     taken_unique_keys,
 )
 from jiepai.dedup.keys import keys_for, kind_label, values_of
-from jiepai.dedup.models import DEDUP_ENTITIES
+from jiepai.dedup.models import DEDUP_ENTITIES, MatchKey
 from jiepai.dedup.selectors import policy_for
 from jiepai.events.models import Event
 from jiepai.events.services import snapshot, to_jsonable
@@ -91,6 +98,7 @@ CHUNK_SIZE = 1000
 _TEXT_CUSTOM = frozenset({FieldType.TEXT, FieldType.SELECT, FieldType.MULTISELECT})
 IMPORT_CACHE_KIB = 32 * 1024  # SQLite page cache during an import
 IMPORT_CHECKPOINT_PAGES = 10_000  # WAL pages between checkpoints during an import
+ANALYZE_AFTER_ROWS = 10_000  # records created by a run, after which PostgreSQL re-analyzes
 
 
 def max_rows() -> int:
@@ -147,6 +155,7 @@ class _Row:
     outcome_override: str = ""
     record_id: int | None = None
     ledger_update: bool = False
+    unmatched: list[tuple[str, str]] = field(default_factory=list)  # select values not options
 
 
 @dataclass
@@ -206,6 +215,24 @@ def _update_record(
 
 
 @contextmanager
+def _gc_per_chunk() -> Iterator[bool]:
+    """Python's full garbage collections scan every live object, and an import holds many
+    for its whole run (per-value caches): at 100,000 rows they cost seconds. For the run,
+    objects that outlive a chunk are set aside (gc.freeze) after one collection of what the
+    chunk left; at the end they are handed back to the collector (gc.unfreeze), which sees
+    any cycle among them again. Left alone when the collector is off or something else has
+    frozen objects (a preforking server)."""
+    if not gc.isenabled() or gc.get_freeze_count():
+        yield False
+        return
+    gc.freeze()
+    try:
+        yield True
+    finally:
+        gc.unfreeze()
+
+
+@contextmanager
 def _sqlite_import_settings() -> Iterator[None]:
     """On SQLite, for the run: a bigger page cache (an import adds ~10 key rows a record to
     indexes that soon outgrow the default 2 MB), and WAL checkpoints every ~40 MB rather than
@@ -227,6 +254,98 @@ def _sqlite_import_settings() -> Iterator[None]:
         with connection.cursor() as cursor:
             for name, value in before.items():
                 cursor.execute(f"PRAGMA {name} = {int(value)}")
+
+
+# --- the second process (see ImportRunner._run_pipelined) ------------------------------------
+
+PIPELINE_MIN_ROWS = 5000  # smaller files are prepared in-process
+PIPELINE_AHEAD = 2  # chunks handed to the worker ahead of the one being written
+PIPELINE_RESTARTS = 3  # fresh workers after rows that needed a query, then in-process
+_WORKER_RUNNER: ImportRunner | None = None  # the runner, as the forked worker inherits it
+
+
+def pipeline_cpus() -> int:
+    """CPUs this process may run on (a worker only pays when there are two)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class _NoDatabase(BaseException):
+    """Raised in the worker when preparing a row would query the database. A BaseException
+    so that no `except Exception` in a converter turns it into a row error."""
+
+
+def _worker_start() -> None:
+    """In the forked worker: the database connections are the parent's (the same socket or
+    SQLite handle), so none may be used; any query raises _NoDatabase and notes it."""
+    for conn in connections.all():
+        conn.execute_wrappers.append(_refuse_query)
+
+
+def _refuse_query(*args: Any) -> Any:
+    if _WORKER_RUNNER is not None:
+        _WORKER_RUNNER._touched_database = True
+    raise _NoDatabase
+
+
+def _prepare_in_worker(chunk: list[tuple[int, list[Any]]]) -> bytes:
+    """The chunk's rows prepared. From the first row that wanted the database on, the
+    worker's caches may be half-filled: that row and every later one is sent back as None
+    (prepared again by the parent, which then forks a fresh worker)."""
+    runner = _WORKER_RUNNER
+    assert runner is not None
+    rows: list[_Row | None] = []
+    for number, cells in chunk:
+        row: _Row | None = None
+        if not runner._touched_database:
+            try:
+                row = runner._prepare(number, cells)
+            except _NoDatabase:
+                row = None
+            if runner._touched_database:
+                row = None
+        if row is not None:
+            row.cells = []  # the parent has them
+        rows.append(row)
+    buffer = io.BytesIO()
+    _RowPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(rows)
+    return buffer.getvalue()
+
+
+class _RowPickler(pickle.Pickler):
+    """Saved records (an owner, a channel, an account) go by label and primary key; the new
+    records the rows build (no key yet) are pickled whole."""
+
+    def persistent_id(self, obj: Any) -> Any:
+        if isinstance(obj, models.Model) and obj.pk is not None:
+            return (obj._meta.label, obj.pk)
+        return None
+
+
+class _RowUnpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, known: dict[tuple[str, Any], models.Model]) -> None:
+        super().__init__(io.BytesIO(data))
+        self.known = known
+
+    def persistent_load(self, pid: Any) -> models.Model:
+        record = self.known.get(pid)
+        if record is None:
+            label, pk = pid
+            record = apps.get_model(label)._base_manager.get(pk=pk)
+            self.known[pid] = record
+        return record
+
+
+def _load_rows(
+    data: bytes, chunk: list[tuple[int, list[Any]]], known: dict[tuple[str, Any], models.Model]
+) -> list[_Row | None]:
+    rows: list[_Row | None] = _RowUnpickler(data, known).load()
+    for row, (_number, cells) in zip(rows, chunk, strict=True):
+        if row is not None:
+            row.cells = cells
+    return rows
 
 
 # --- the runner -------------------------------------------------------------------------------
@@ -252,6 +371,7 @@ class ImportRunner:
         job: ImportJob | None = None,
         formula_cells: set[tuple[int, int]] | None = None,
         chunk_size: int | None = None,
+        in_process: bool = False,
     ) -> None:
         self.entity = entity
         self.model = model_for(entity)
@@ -262,6 +382,10 @@ class ImportRunner:
         self.job = job
         self.formula_cells = formula_cells or set()
         self.chunk_size = chunk_size or CHUNK_SIZE
+        # True: never prepare rows in a second process (see _run_pipelined)
+        self.in_process = in_process
+        self._touched_database = False
+        self._gc_frozen = False
         self.specs = field_specs(entity)
         self.by_key = {s.key: s for s in self.specs}
         self.definitions = [s.definition for s in self.specs if s.definition is not None]
@@ -303,7 +427,7 @@ class ImportRunner:
     # public ----------------------------------------------------------------------------------
     def run(self, rows: Iterable[tuple[int, list[Any]]], *, dry_run: bool = False) -> Counter[str]:
         iterator = iter(rows)
-        with _sqlite_import_settings():
+        with _sqlite_import_settings(), _gc_per_chunk() as self._gc_frozen:
             if dry_run:
                 try:
                     with transaction.atomic():
@@ -313,17 +437,101 @@ class ImportRunner:
                     pass
                 return self.counts
             self._run_chunks(iterator)
+        self._analyze_if_large()
         return self.counts
+
+    def _analyze_if_large(self) -> None:
+        """After a large import on PostgreSQL, refresh the planner's statistics of the tables
+        it grew (the dedup keys and the entity's): with stale ones the door's key lookups
+        pick a wrong index until autovacuum comes round. Nothing to do on SQLite."""
+        created = self.counts[RowOutcome.CREATED] + self.counts[RowOutcome.FLAGGED]
+        if created < ANALYZE_AFTER_ROWS or connection.vendor != "postgresql":
+            return
+        quote = connection.ops.quote_name
+        tables = [self.model._meta.db_table]
+        if self.entity in DEDUP_ENTITIES:
+            tables.insert(0, MatchKey._meta.db_table)
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"ANALYZE {quote(table)}")
 
     # chunks ----------------------------------------------------------------------------------
     def _run_chunks(self, iterator: Iterator[tuple[int, list[Any]]]) -> None:
+        ahead = list(islice(iterator, PIPELINE_MIN_ROWS))
+        if len(ahead) >= PIPELINE_MIN_ROWS and pipeline_cpus() > 1 and not self.in_process:
+            self._run_pipelined(chain(ahead, iterator))
+            return
+        iterator = chain(ahead, iterator)
         while chunk := list(islice(iterator, self.chunk_size)):
             self._process_chunk(chunk)
 
-    def _process_chunk(self, chunk: list[tuple[int, list[Any]]]) -> None:
+    def _run_pipelined(self, iterator: Iterator[tuple[int, list[Any]]]) -> None:
+        """Prepare the next chunks in a second process while this one decides and writes the
+        current: the first chunk here (it warms the lookups the worker inherits), then each
+        chunk's cells go to a forked worker, which sends the prepared rows back. Chunks are
+        written here, in order, each in its own transaction as in-process; an error in the
+        worker fails the run as it would here.
+
+        The worker may not use the database (its connection is this process's). A row that
+        needs a query (a value no earlier row looked up) comes back empty and is prepared
+        here; the worker's caches may then be half-filled, so it is replaced by a fresh fork
+        of this process, whose caches now hold the answer. After a few such restarts the
+        rest of the file is prepared here."""
+        global _WORKER_RUNNER
+        chunks = iter(lambda: list(islice(iterator, self.chunk_size)), [])
+        first = next(chunks, None)
+        if first is None:
+            return
+        self._process_chunk(first)
+        known: dict[tuple[str, Any], models.Model] = {}
+        if getattr(self.actor, "pk", None) is not None:
+            known[(self.actor._meta.label, self.actor.pk)] = self.actor
+        waiting: deque[list[tuple[int, list[Any]]]] = deque(islice(chunks, PIPELINE_AHEAD))
+        restarts = 0
+        _WORKER_RUNNER = self
+        try:
+            while waiting and restarts <= PIPELINE_RESTARTS:
+                pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("fork"),
+                    initializer=_worker_start,
+                )
+                try:
+                    futures = deque(pool.submit(_prepare_in_worker, c) for c in waiting)
+                    while waiting:
+                        following = next(chunks, None)
+                        if following is not None:
+                            waiting.append(following)
+                            futures.append(pool.submit(_prepare_in_worker, following))
+                        chunk = waiting[0]
+                        prepared = _load_rows(futures.popleft().result(), chunk, known)
+                        waiting.popleft()
+                        rows = [
+                            row if row is not None else self._prepare(number, cells)
+                            for row, (number, cells) in zip(prepared, chunk, strict=True)
+                        ]
+                        self._process_chunk(chunk, rows)
+                        if any(row is None for row in prepared):
+                            restarts += 1
+                            break
+                finally:
+                    pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            _WORKER_RUNNER = None
+        for chunk in chain(waiting, chunks):
+            self._process_chunk(chunk)
+
+    def _process_chunk(
+        self, chunk: list[tuple[int, list[Any]]], prepared: list[_Row] | None = None
+    ) -> None:
         seen_before = dict(self._seen_keys)
+        unmatched_before = {k: dict(v) for k, v in self.unmatched.items()}
         for attempt in range(2):
-            rows = [self._prepare(number, cells) for number, cells in chunk]
+            if prepared is not None and not attempt:
+                rows = prepared
+            else:
+                rows = [self._prepare(number, cells) for number, cells in chunk]
+            self._tally_unmatched(rows)
             try:
                 with transaction.atomic():
                     self._decide(rows)
@@ -334,12 +542,22 @@ class ImportRunner:
                 # unique key fired). Roll back, forget this attempt, and decide again against
                 # the ledger as it is now.
                 self._seen_keys = dict(seen_before)
+                self.unmatched = {k: dict(v) for k, v in unmatched_before.items()}
                 if attempt:
                     raise
         self._finish_chunk(rows)
 
+    def _tally_unmatched(self, rows: list[_Row]) -> None:
+        for row in rows:
+            for key, text in row.unmatched:
+                bucket = self.unmatched.setdefault(key, {})
+                bucket[text] = bucket.get(text, 0) + 1
+
     def _finish_chunk(self, rows: list[_Row]) -> None:
         self.processed += len(rows)
+        if self._gc_frozen:
+            gc.collect()
+            gc.freeze()
 
     # prepare ---------------------------------------------------------------------------------
     def _column(self, key: str) -> str:
@@ -380,7 +598,7 @@ class ImportRunner:
                         text if spec.kind in _TEXT_CUSTOM else custom_input(spec, raw, self.lookups)
                     )
                     if spec.kind in (FieldType.SELECT, FieldType.MULTISELECT):
-                        self._note_unmatched(spec, value)
+                        self._note_unmatched(spec, value, row)
                     row.custom[spec.definition.key] = value
                 elif spec.kind == "text":
                     row.values[key] = text  # what convert_builtin gives a text field
@@ -442,7 +660,9 @@ class ImportRunner:
                 errors.append({"column": column, "message": message})
         return errors
 
-    def _note_unmatched(self, spec: FieldSpec, value: Any) -> None:
+    def _note_unmatched(self, spec: FieldSpec, value: Any, row: _Row) -> None:
+        """Note on the row the select values that are not options (tallied in `unmatched`
+        when its chunk is written: a chunk prepared twice, or elsewhere, counts once)."""
         assert spec.definition is not None
         items = (
             [value]
@@ -461,8 +681,7 @@ class ImportRunner:
                 except ValueError:
                     self._option_checked[known] = False
             if not self._option_checked[known]:
-                bucket = self.unmatched.setdefault(spec.definition.key, {})
-                bucket[text] = bucket.get(text, 0) + 1
+                row.unmatched.append(known)
 
     # decide ----------------------------------------------------------------------------------
     def _decide(self, rows: list[_Row]) -> None:
