@@ -65,7 +65,7 @@ from jiepai.dedup.models import DEDUP_ENTITIES, MatchKey
 from jiepai.dedup.selectors import policy_for
 from jiepai.events.models import Event
 from jiepai.events.services import snapshot, to_jsonable
-from jiepai.imports.bulk import insert_instances, insert_rows
+from jiepai.imports.bulk import encode_json, insert_instances, insert_rows
 from jiepai.imports.cells import (
     Lookups,
     cell_text,
@@ -156,6 +156,8 @@ class _Row:
     record_id: int | None = None
     ledger_update: bool = False
     unmatched: list[tuple[str, str]] = field(default_factory=list)  # select values not options
+    event_after: str = ""  # the created event's JSON (see ImportRunner._event_json)
+    event_data: str = ""
 
 
 @dataclass
@@ -393,6 +395,8 @@ class ImportRunner:
         self.builder = RecordBuilder(self.model, definitions=self.definitions)
         self.event_actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
         self.created_verb = f"{entity}.created"
+        self.event_after_field = Event._meta.get_field("after")
+        self.event_data_field = Event._meta.get_field("data")
         self.attnames = {
             f.name: getattr(f, "attname", f.name) for f in self.model._meta.concrete_fields
         }
@@ -633,6 +637,7 @@ class ImportRunner:
             return row
         if self.entity in DEDUP_ENTITIES:
             row.keys = keys_for(self.entity, values_of(self.entity, row.instance))
+        self._event_json(row)
         return row
 
     def _trusted(self, values: dict[str, Any]) -> tuple[str, ...]:
@@ -886,9 +891,10 @@ class ImportRunner:
                 self.model._default_manager.filter(pk=row.record_id).delete()
                 row.record_id = None
 
-    def _created_event(self, row: _Row) -> dict[str, Any]:
-        """The `<entity>.created` event create_record writes: the after-snapshot of the values
-        set, and the custom fields."""
+    def _event_json(self, row: _Row) -> None:
+        """The `<entity>.created` event's after-snapshot (what create_record writes: the
+        values set, and the custom fields) and data, encoded for their JSON columns now —
+        while the row is prepared, in the worker when there is one."""
         instance = row.instance
         assert instance is not None
         # events.services.snapshot(instance, row.create_values), with the attnames looked up
@@ -905,6 +911,13 @@ class ImportRunner:
         data: dict[str, Any] = {"import_row": row.number}
         if self.job is not None:
             data["import_job"] = self.job_id
+        row.event_after = encode_json(self.event_after_field, after)
+        row.event_data = encode_json(self.event_data_field, data)
+
+    def _created_event(self, row: _Row) -> dict[str, Any]:
+        """The `<entity>.created` event create_record writes (its JSON encoded in _prepare)."""
+        instance = row.instance
+        assert instance is not None
         return {
             "created_at": self.now,
             "actor_id": self.event_actor_id,
@@ -912,8 +925,8 @@ class ImportRunner:
             "subject_id": instance.pk,
             "verb": self.created_verb,
             "before": {},
-            "after": after,
-            "data": data,
+            "after": row.event_after,
+            "data": row.event_data,
         }
 
     def _merge(self, row: _Row) -> None:
