@@ -310,6 +310,7 @@ def _prepare_in_worker(chunk: list[tuple[int, list[Any]]]) -> bytes:
                 row = None
         if row is not None:
             row.cells = []  # the parent has them
+            row.create_values = {}  # used up: the event's snapshot is encoded
         rows.append(row)
     buffer = io.BytesIO()
     _RowPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(rows)
