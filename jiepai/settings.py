@@ -139,16 +139,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options.update(
         {
-            # Statements a server-binding cursor runs 5 times are prepared (parsed and planned
-            # once per connection): jiepai.dedup.index.prepared_cursor uses one for hot,
-            # fixed-shape reads. Django's own (client-binding) cursors never prepare, so the
-            # ORM is unaffected. Set OPTIONS prepare_threshold None behind a transaction-mode
-            # PgBouncer older than 1.21.
-            "prepare_threshold": 5,
+            # Parameters bound on the server, and a statement run 5 times on a connection is
+            # prepared: parsed, analysed and (once PostgreSQL settles on its generic plan)
+            # planned once per connection instead of at every execution. With client-side
+            # binding (Django's default) every statement arrives as new text: parsing and
+            # planning were ~45 % of the server's CPU per intake (bench/bench_intake.py, perf).
+            # JIEPAI_PG_SERVER_SIDE_BINDING=0 turns both off (e.g. behind a transaction-mode
+            # PgBouncer older than 1.21, which cannot keep prepared statements).
+            "server_side_binding": os.environ.get("JIEPAI_PG_SERVER_SIDE_BINDING", "1") != "0",
+            "prepare_threshold": (
+                5 if os.environ.get("JIEPAI_PG_SERVER_SIDE_BINDING", "1") != "0" else None
+            ),
             # No JIT compilation: an OLTP statement never repays tens of ms of compiling.
-            "options": "-c jit=off",
+            "options": " ".join(filter(None, [_pg_options.get("options"), "-c jit=off"])),
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
