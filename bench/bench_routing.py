@@ -234,6 +234,9 @@ def bench_decision(region, users, rng: random.Random, routes: int) -> None:
             f"{kind:17s} route_lead end to end ({len(statements)} statements incl. BEGIN/COMMIT"
             f", load average {os.getloadavg()[0]:.1f}): {fmt_ms(times)}"
         )
+        if os.environ.get("BENCH_SHOW_SQL"):
+            for query in statements.captured_queries:
+                print("    ", query["sql"][:160])
     RoutingPolicy.objects.filter(key="round_robin").update(is_default=True)
 
 
