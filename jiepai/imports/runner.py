@@ -267,11 +267,16 @@ _WORKER_RUNNER: ImportRunner | None = None  # the runner, as the forked worker i
 
 
 def pipeline_cpus() -> int:
-    """CPUs this process may run on (a worker only pays when there are two)."""
+    """CPUs a second process could use now: those this process may run on, or 1 when the
+    machine is already busy (load average over CPUs − ½: the worker would only take turns
+    with other processes; measured, it then costs more wall time than it saves)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    if cpus > 1 and os.getloadavg()[0] > cpus - 0.5:
+        return 1
+    return cpus
 
 
 class _NoDatabase(BaseException):

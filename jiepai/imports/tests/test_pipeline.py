@@ -235,3 +235,14 @@ def test_large_imports_refresh_planner_statistics(people, sheet, monkeypatch):
         assert analyzed == ['ANALYZE "dedup_matchkey"', 'ANALYZE "intake_lead"']
     else:
         assert analyzed == []
+
+
+def test_a_busy_machine_or_one_cpu_means_no_worker(monkeypatch):
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (0.9, 1.0, 1.0))
+    assert runner.pipeline_cpus() == 2
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (3.2, 1.0, 1.0))
+    assert runner.pipeline_cpus() == 1
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert runner.pipeline_cpus() == 1
