@@ -11,9 +11,19 @@ from jiepai.customers.models import Account
 from jiepai.intake.models import Channel, Lead
 from jiepai.org.services import set_online_status
 from jiepai.pipeline.models import Opportunity, Pipeline, Stage
+from jiepai.routing.candidates import forget_shared_figures
 from jiepai.routing.models import PolicyKind, RoutingPolicy, RoutingRule, default_weights
 
 NOW = datetime.datetime(2026, 3, 2, 1, 0, tzinfo=datetime.UTC)  # 09:00 in Shanghai
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pool_figures():
+    """Each test computes the weighted pool's shared statistics afresh (ids are reused
+    between tests on SQLite)."""
+    forget_shared_figures()
+    yield
+    forget_shared_figures()
 
 
 @pytest.fixture
