@@ -164,6 +164,11 @@ def main() -> None:
         action="store_true",
         help="prepare every chunk in this process (no second process), for comparison",
     )
+    parser.add_argument(
+        "--pipelined",
+        action="store_true",
+        help="use the preparing worker even when the load average says the machine is busy",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"leads_{args.rows}.xlsx"
@@ -191,6 +196,9 @@ def main() -> None:
 
         if args.in_process:
             runner.PIPELINE_MIN_ROWS = 10**12
+        if args.pipelined:
+            runner.pipeline_cpus = lambda: 2
+        print(f"load average {os.getloadavg()[0]:.1f}: CPUs for a worker {runner.pipeline_cpus()}")
 
         load_before = os.getloadavg()[0]
         started, cpu, child_cpu = time.perf_counter(), time.process_time(), children_cpu()
