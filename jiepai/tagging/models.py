@@ -27,11 +27,19 @@ class Tag(TimestampedModel):
 
 
 class TagAssignment(TimestampedModel):
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="assignments")
+    # Every intake writes one or more assignments: only the indexes something reads are kept —
+    # the unique (tag, entity, object_id), whose leading column also serves the foreign key and a
+    # tag's deletion, and (entity, object_id) for a record's tags. The inherited created/updated
+    # indexes and the expiry index had no reader (expiry is checked on a record's few rows).
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    tag = models.ForeignKey(
+        Tag, on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
     entity = models.CharField(max_length=20, choices=ENTITY_CHOICES)
     object_id = models.BigIntegerField()
     weight = models.FloatField(_("权重"), default=1.0)
-    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True, db_index=True)
+    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
     source = models.CharField(_("来源"), max_length=50, default="manual")
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
