@@ -255,7 +255,8 @@ class _Presence:
 
 
 #: How long the weighted pool's three statistics (open opportunities, won revenue over the
-#: policy's window, conversion in an industry) are reused across decisions, in seconds. They are
+#: policy's window, conversion in an industry) and capability match's won history per industry
+#: and deal-size band are reused across decisions, in seconds. They are
 #: slow-moving aggregates over the whole history and cost more than the rest of a routing
 #: together (~3 ms of SQL each time on the benchmark's 3,000 opportunities and 5,000 closed
 #: leads), so a burst of intakes computes them once. A won deal or a converted lead shows in
@@ -372,6 +373,11 @@ class PoolFigures:
 
     def capability(self, industry: str, band: str) -> dict[int, dict[str, int]]:
         key = (industry, band)
+        shared_key = ("capability", tuple(self.ids), industry, band)
+        if key not in self._capability:
+            shared = _shared_get(shared_key, self.now)
+            if shared is not None:
+                self._capability[key] = shared
         if key not in self._capability:
             in_industry = (
                 Q(account__industry=industry) | Q(lead__industry=industry)
@@ -390,6 +396,7 @@ class PoolFigures:
                 )
                 .order_by()
             }
+            _shared_put(shared_key, self.now, self._capability[key])
         return self._capability[key]
 
     def online(
