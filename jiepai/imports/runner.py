@@ -19,6 +19,10 @@ One chunk of rows at a time:
    after-snapshot create_record writes), ledger rows and row results, and the job's counters.
    A failure rolls the chunk back whole; re-running skips committed chunks.
 
+Step 1 of a large file (≥ PIPELINE_MIN_ROWS rows, more than one CPU, a machine not already
+busy) runs in a forked worker process for the next chunks while this process does steps 2–4
+of the current one (ImportRunner._run_pipelined); the result is the same as in-process.
+
 Leads created without an owner are routed when the whole run is done, all at once
 (jiepai.imports.services.run_job → jiepai.routing.batch.route_leads).
 """
@@ -468,7 +472,13 @@ class ImportRunner:
     # chunks ----------------------------------------------------------------------------------
     def _run_chunks(self, iterator: Iterator[tuple[int, list[Any]]]) -> None:
         ahead = list(islice(iterator, PIPELINE_MIN_ROWS))
-        if len(ahead) >= PIPELINE_MIN_ROWS and pipeline_cpus() > 1 and not self.in_process:
+        if (
+            len(ahead) >= PIPELINE_MIN_ROWS
+            and not self.in_process
+            # a daemonic process (some task runners' workers) may not start children
+            and not multiprocessing.current_process().daemon
+            and pipeline_cpus() > 1
+        ):
             self._run_pipelined(chain(ahead, iterator))
             return
         iterator = chain(ahead, iterator)
