@@ -148,7 +148,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             # binding (Django's default) every statement arrives as new text: parsing and
             # planning were ~45 % of the server's CPU per intake (bench/bench_intake.py, perf).
             # JIEPAI_PG_SERVER_SIDE_BINDING=0 turns both off (e.g. behind a transaction-mode
-            # PgBouncer older than 1.21, which cannot keep prepared statements).
+            # PgBouncer older than 1.21, which cannot keep prepared statements). Deploying: restart
+            # the workers after a migration that changes a column's type — until then, their
+            # prepared statements returning that column fail ("cached plan must not change result
+            # type"); added columns are harmless (every statement names its columns).
             "server_side_binding": os.environ.get("JIEPAI_PG_SERVER_SIDE_BINDING", "1") != "0",
             "prepare_threshold": (
                 5 if os.environ.get("JIEPAI_PG_SERVER_SIDE_BINDING", "1") != "0" else None

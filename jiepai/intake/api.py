@@ -126,10 +126,14 @@ def _given_key(request: HttpRequest) -> str:
 def _active_channel(slug: str) -> Channel | None:
     """The active channel with this slug. A raw query: every intake asks it, and the ORM's
     compiling of `filter(...).first()` costs three times the query itself."""
-    table = connection.ops.quote_name(Channel._meta.db_table)
-    # the table name comes from the model, never from input
+    quote = connection.ops.quote_name
+    # The columns are named, not `*`: on PostgreSQL the statement is prepared per connection,
+    # and a prepared `SELECT *` fails ("cached plan must not change result type") once a
+    # migration adds a column while the workers run. Names come from the model, never input.
+    columns = ", ".join(quote(f.column) for f in Channel._meta.concrete_fields)
     found = Channel.objects.raw(
-        f"SELECT * FROM {table} WHERE slug = %s AND active = %s",  # noqa: S608
+        f"SELECT {columns} FROM {quote(Channel._meta.db_table)} "  # noqa: S608
+        "WHERE slug = %s AND active = %s",
         [slug, True],
     )
     return next(iter(found), None)
