@@ -140,6 +140,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_prepared = envbool("JIEPAI_PG_SERVER_SIDE_BINDING", "true")
     _pg_options.update(
         {
             # Parameters bound on the server, and a statement run 5 times on a connection is
@@ -152,10 +153,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             # the workers after a migration that changes a column's type — until then, their
             # prepared statements returning that column fail ("cached plan must not change result
             # type"); added columns are harmless (every statement names its columns).
-            "server_side_binding": os.environ.get("JIEPAI_PG_SERVER_SIDE_BINDING", "1") != "0",
-            "prepare_threshold": (
-                5 if os.environ.get("JIEPAI_PG_SERVER_SIDE_BINDING", "1") != "0" else None
-            ),
+            "server_side_binding": _pg_prepared,
+            "prepare_threshold": 5 if _pg_prepared else None,
             # No JIT compilation: an OLTP statement never repays tens of ms of compiling.
             "options": " ".join(filter(None, [_pg_options.get("options"), "-c jit=off"])),
         }
