@@ -43,6 +43,7 @@ from jiepai.intake.models import Lead, LeadState
 from jiepai.notify.services import notify
 from jiepai.org.models import User
 from jiepai.routing import conditions, scoring
+from jiepai.routing.assigning import decide
 from jiepai.routing.candidates import (
     PoolFigures,
     capped_active_counts,
@@ -132,7 +133,13 @@ class _Pool:
                 ),
             )
             self.candidates[key] = cached
-        choice = _choose(self.policy, cached[1], self.last_rep_id)
+        choice = decide(
+            self.policy,
+            cached[1],
+            previous=set(),
+            reassigning=False,
+            last_rep_id=self.last_rep_id,
+        )
         memo = _Memo(version, choice, _explain(choice))
         # A choice can be reused while the loads have not changed, except round-robin's, which
         # moves on with the pointer (its "nobody eligible" does not depend on the pointer).
@@ -145,26 +152,6 @@ class _Pool:
         self.loads.took(rep_id)
         if self.policy.kind == PolicyKind.ROUND_ROBIN:
             self.last_rep_id = rep_id
-
-
-def _choose(
-    policy: RoutingPolicy, candidates: list[scoring.Candidate], last_rep_id: int | None
-) -> scoring.Choice:
-    if policy.kind == PolicyKind.WEIGHTED_POOL:
-        return scoring.weighted_pool(
-            candidates,
-            weights=policy.weights,
-            normalisation=policy.normalisation,
-            top=policy.offer_count,
-            skip_offline=policy.skip_offline,
-        )
-    if policy.kind == PolicyKind.CAPABILITY_MATCH:
-        return scoring.capability_match(
-            candidates, skip_offline=policy.skip_offline, require_skill=policy.skills_required
-        )
-    return scoring.round_robin(
-        candidates, last_rep_id=last_rep_id, skip_offline=policy.skip_offline
-    )
 
 
 def _explain(choice: scoring.Choice) -> dict[str, Any]:
