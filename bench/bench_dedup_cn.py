@@ -39,6 +39,8 @@ from functools import cache, lru_cache
 from itertools import accumulate
 from pathlib import Path
 
+from benchdb import fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SEED = 20260302
@@ -292,31 +294,6 @@ def generate(size: int, dup_share: float, queries: int, rng: random.Random) -> G
 # --- loading ------------------------------------------------------------------------------------
 
 
-def setup_database(tmp: Path, url: str | None) -> str:
-    if url:
-        import psycopg
-
-        name = url.rsplit("/", 1)[1]
-        admin = url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    else:
-        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    os.environ["DATABASE_URL"] = url
-    os.environ.pop("JIEPAI_TEST_DATABASE_URL", None)
-    os.environ["JIEPAI_VAR_DIR"] = str(tmp)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiepai.settings")
-    os.environ["JIEPAI_LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return url
-
-
 def reuse_database(tmp: Path) -> str:
     url = f"sqlite:///{tmp / 'bench.sqlite3'}"
     os.environ["DATABASE_URL"] = url
@@ -507,7 +484,7 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     reuse = args.reuse and args.keep and (tmp / "bench.sqlite3").exists()
     try:
-        url = reuse_database(tmp) if reuse else setup_database(tmp, args.database_url)
+        url = reuse_database(tmp) if reuse else fresh_database(tmp, args.database_url)
         rng = random.Random(SEED)
         started = time.perf_counter()
         data = generate(args.size, args.dup_share, args.queries, rng)

@@ -30,35 +30,16 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from benchdb import fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20260302
 sys.path.insert(0, str(ROOT))
 
 
 def setup_database(tmp: Path, url: str | None) -> str:
-    if url:
-        import psycopg
-
-        name = url.rsplit("/", 1)[1]
-        admin = url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    else:
-        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    os.environ["DATABASE_URL"] = url
-    os.environ.pop("JIEPAI_TEST_DATABASE_URL", None)
-    os.environ["JIEPAI_VAR_DIR"] = str(tmp)
     os.environ["JIEPAI_TASK_BACKEND"] = "django_tasks_db.DatabaseBackend"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiepai.settings")
-    os.environ["JIEPAI_LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return url
+    return fresh_database(tmp, url)
 
 
 class Sink(BaseHTTPRequestHandler):

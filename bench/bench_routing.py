@@ -32,36 +32,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchdb import fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20260302
 #: room for the leads part 1 routes and the windows part 2 reassigns (a realistic cap is 8)
 CAPACITY = 40
 INDUSTRIES = ["机械制造", "医疗器械", "汽车零部件", "IT服务", "化工", "半导体"]
-
-
-def setup_database(tmp: Path, url: str | None) -> str:
-    if url:
-        import psycopg
-
-        name = url.rsplit("/", 1)[1]
-        admin = url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    else:
-        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    os.environ["DATABASE_URL"] = url
-    os.environ.pop("JIEPAI_TEST_DATABASE_URL", None)
-    os.environ["JIEPAI_VAR_DIR"] = str(tmp)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiepai.settings")
-    os.environ["JIEPAI_LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return url
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -480,7 +457,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(SEED)
     with tempfile.TemporaryDirectory() as tmp:
-        url = setup_database(Path(tmp), args.database_url)
+        url = fresh_database(Path(tmp), args.database_url)
         print(
             f"database: {url.split('@')[-1]} · python {sys.version.split()[0]} · {os.cpu_count()} cpu"
         )
