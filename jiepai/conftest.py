@@ -3,7 +3,10 @@ department, a director, marketing, service and an admin. Built through the real 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -128,6 +131,31 @@ def on_postgresql() -> bool:
     from django.db import connection
 
     return connection.vendor == "postgresql"
+
+
+def run_at_once(*calls: Callable[[], Any]) -> list[Any]:
+    """Start every call at the same moment in its own thread (own connection); results or
+    the exception each raised."""
+    from django.db import connections
+
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
-from jiepai.conftest import on_postgresql
+from jiepai.conftest import on_postgresql, run_at_once
 from jiepai.intake import pipeline, throttle
 from jiepai.intake.models import IdempotencyKey, Lead, RejectedStatus
 from jiepai.intake.rejected import keep_rejected, replay_rejected
@@ -20,29 +18,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif("not on_postgresql()", reason="races need PostgreSQL"),
 ]
-
-
-def run_at_once(*calls: Callable[[], Any]) -> list[Any]:
-    """Start every call at the same moment in its own thread (own connection); results or
-    the exception each raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def test_same_idempotency_key_posted_twice_at_once_makes_one_lead(web, now, monkeypatch):

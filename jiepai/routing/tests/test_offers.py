@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
-from jiepai.conftest import on_postgresql
+from jiepai.conftest import on_postgresql, run_at_once
 from jiepai.deadlines.sweeper import sweep_once
 from jiepai.events.models import Event
 from jiepai.intake.models import LeadState
@@ -158,24 +156,17 @@ def test_two_reps_claiming_at_once_exactly_one_wins(people):
         offers = {
             o.rep_id: o for o in LeadOffer.objects.select_related("round").filter(lead=routed)
         }
-        barrier = threading.Barrier(2)
-        results: list[str] = []
-
-        def claim(user, offers=offers, barrier=barrier, results=results) -> None:
-            try:
-                barrier.wait()
-                claim_offer(offer=offers[user.pk], rep=user, now=LATER)
-                results.append("won")
-            except ValidationError as exc:
-                results.append(exc.code)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=claim, args=(u,)) for u in (people.rep, people.teammate)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = [
+            "won" if not isinstance(r, Exception) else r.code
+            for r in run_at_once(
+                *[
+                    lambda user=user, offers=offers: claim_offer(
+                        offer=offers[user.pk], rep=user, now=LATER
+                    )
+                    for user in (people.rep, people.teammate)
+                ]
+            )
+        ]
         assert sorted(results) == ["taken", "won"]
         routed.refresh_from_db()
         assert routed.owner_id in (people.rep.pk, people.teammate.pk)
@@ -197,21 +188,7 @@ def test_two_workers_lock_each_expired_offer_once(people):
     leads = [lead(name=f"客户{i}") for i in range(6)]
     for item in leads:
         route_lead(lead=item, now=NOW)
-    barrier = threading.Barrier(2)
-    acted: list[int] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            acted.append(sweep_once(now=AFTER_LOCK))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    acted = run_at_once(lambda: sweep_once(now=AFTER_LOCK), lambda: sweep_once(now=AFTER_LOCK))
     assert sum(acted) == len(leads)
     for item in leads:
         assert Event.objects.filter(subject_id=item.pk, verb="lead.locked").count() == 1

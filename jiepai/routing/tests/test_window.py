@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
-from jiepai.conftest import on_postgresql
+from jiepai.conftest import on_postgresql, run_at_once
 from jiepai.deadlines.sweeper import sweep_once
 from jiepai.events.models import Event
 from jiepai.intake.models import Lead, LeadState
@@ -149,21 +147,7 @@ def test_two_workers_on_one_expired_window_reassign_once(people):
         routed = lead(name=f"客户{index}", channel=channel(window=15))
         route_lead(lead=routed, now=NOW)
         leads.append(routed)
-    barrier = threading.Barrier(2)
-    acted: list[int] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            acted.append(sweep_once(now=EXPIRED))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    acted = run_at_once(lambda: sweep_once(now=EXPIRED), lambda: sweep_once(now=EXPIRED))
     assert sum(acted) == len(leads)
     for routed in leads:
         assert Event.objects.filter(subject_id=routed.pk, verb="lead.reassigned").count() == 1
